@@ -1,0 +1,63 @@
+"""The error tree. Every error this library raises on purpose derives from `DurableError`.
+
+Messages say what happened, the ids involved, what was expected and what was found, and
+what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class DurableError(Exception):
+    """Base of every error raised on purpose by this library."""
+
+
+# --- orchestration code errors (raised into or recorded from user code) -------------------
+
+
+class OrchestrationError(DurableError):
+    """Something wrong with how an orchestrator function is written or behaves."""
+
+
+class NonDeterminismError(OrchestrationError):
+    """Replayed orchestrator code did something other than what history recorded."""
+
+
+# --- storage / task hub errors ------------------------------------------------------------
+
+
+class TaskHubError(DurableError):
+    """The task hub in storage could not be used as asked."""
+
+
+class StorageUnavailableError(TaskHubError):
+    """A storage endpoint could not be reached."""
+
+
+class HistoryConflictError(TaskHubError):
+    """Another writer committed this instance's history first (ETag mismatch)."""
+
+
+# --- client errors ------------------------------------------------------------------------
+
+
+class ClientError(DurableError):
+    """A client request about an instance cannot be carried out."""
+
+
+class InstanceNotFoundError(ClientError):
+    pass
+
+
+class InstanceAlreadyExistsError(ClientError):
+    pass
+
+
+class InvalidInstanceStateError(ClientError):
+    """The instance is in a state that does not allow the operation (e.g. terminate a completed one)."""
+
+
+# --- app / indexing errors ----------------------------------------------------------------
+
+
+class FunctionRegistrationError(DurableError):
+    """A function was registered in a way that cannot work (duplicate name, async orchestrator, ...)."""
