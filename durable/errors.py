@@ -37,6 +37,20 @@ class HistoryConflictError(TaskHubError):
     """Another writer committed this instance's history first (ETag mismatch)."""
 
 
+class InstanceConflictError(TaskHubError):
+    """The Instances row was created or changed by another writer since it was read (409/412)."""
+
+
+class MessageFormatError(TaskHubError, ValueError):
+    """A queue message body is not a task message in this library's format (not JSON, not
+    base64 of JSON, or missing fields). Redelivering it will not help."""
+
+
+class LargePayloadMissingError(TaskHubError):
+    """A row or message refers to an offloaded payload blob that no longer exists (typically
+    because the instance was purged while the message was in flight)."""
+
+
 # --- client errors ------------------------------------------------------------------------
 
 

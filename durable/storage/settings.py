@@ -1,0 +1,197 @@
+"""Task hub settings, read from host.json `extensions.durableTask` the way Durable Functions does.
+
+Reading host.json here (rather than in the host) keeps one definition of the defaults, so the
+local host and a deployed app resolve the same hub from the same files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from durable.storage.names import sanitize_hub_name, validate_hub_name
+from durable.storage.partitions import MAX_PARTITIONS, MIN_PARTITIONS
+
+DEFAULT_HUB_NAME = "TestHubName"
+DEFAULT_CONNECTION_NAME = "AzureWebJobsStorage"
+DEFAULT_PARTITION_COUNT = 4
+# Azure queues hide a message for at most 7 days; DF caps one timer message at 6 days and
+# chains longer timers.
+QUEUE_MAX_VISIBILITY = timedelta(days=7)
+DEFAULT_MAX_CHAIN_DELAY = timedelta(days=6)
+
+DEV_CONNECTION_STRING = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://{host}:10000/devstoreaccount1;"
+    "QueueEndpoint=http://{host}:10001/devstoreaccount1;"
+    "TableEndpoint=http://{host}:10002/devstoreaccount1;"
+)
+
+_KEY = "extensions.durableTask"
+_APP_SETTING_REF = re.compile(r"^%([^%]+)%$")
+
+
+def _default_concurrency() -> int:
+    return 10 * (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskHubSettings:
+    hub_name: str
+    connection_string: str = field(repr=False)
+    partition_count: int = DEFAULT_PARTITION_COUNT
+    max_chain_delay: timedelta = DEFAULT_MAX_CHAIN_DELAY
+    max_concurrent_activity_functions: int = field(default_factory=_default_concurrency)
+    max_concurrent_orchestrator_functions: int = field(default_factory=_default_concurrency)
+    extended_sessions_enabled: bool = False
+    extended_session_idle_timeout: timedelta = timedelta(seconds=30)
+    connection_name: str = DEFAULT_CONNECTION_NAME
+
+    def __post_init__(self) -> None:
+        validate_hub_name(self.hub_name)
+        if not self.connection_string:
+            raise ValueError("connection_string must not be empty")
+        if not MIN_PARTITIONS <= self.partition_count <= MAX_PARTITIONS:
+            raise ValueError(
+                f"partition_count must be {MIN_PARTITIONS}..{MAX_PARTITIONS}, "
+                f"got {self.partition_count}"
+            )
+        if not timedelta(0) < self.max_chain_delay <= QUEUE_MAX_VISIBILITY:
+            raise ValueError(
+                f"max_chain_delay must be positive and at most {QUEUE_MAX_VISIBILITY} "
+                f"(the queue's visibility limit), got {self.max_chain_delay}"
+            )
+        for name in ("max_concurrent_activity_functions", "max_concurrent_orchestrator_functions"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @staticmethod
+    def from_host_json(
+        host_json: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    ) -> TaskHubSettings:
+        """Settings from a parsed host.json plus app settings (`environ`, default os.environ)."""
+        env = os.environ if environ is None else environ
+        dt = _section(_section(host_json, "extensions", "extensions"), "durableTask", _KEY)
+        provider = _section(dt, "storageProvider", f"{_KEY}.storageProvider")
+        conn_name = _get(provider, "connectionName") or _get(provider, "connectionStringName")
+        conn_name = _str(conn_name, f"{_KEY}.storageProvider.connectionName")
+        conn_name = conn_name or DEFAULT_CONNECTION_NAME
+        kwargs: dict[str, Any] = {
+            "hub_name": _hub_name(_get(dt, "hubName"), env),
+            "connection_string": resolve_connection_string(conn_name, env),
+            "connection_name": conn_name,
+        }
+        ints = {
+            "partition_count": (provider, "storageProvider.partitionCount", MAX_PARTITIONS),
+            "max_concurrent_activity_functions": (dt, "maxConcurrentActivityFunctions", None),
+            "max_concurrent_orchestrator_functions": (
+                dt,
+                "maxConcurrentOrchestratorFunctions",
+                None,
+            ),
+        }
+        for attr, (section, key, top) in ints.items():
+            value = _get(section, key.rsplit(".", 1)[-1])
+            if value is not None:
+                kwargs[attr] = _int(value, f"{_KEY}.{key}", top)
+        enabled = _get(dt, "extendedSessionsEnabled")
+        if enabled is not None:
+            kwargs["extended_sessions_enabled"] = _bool(enabled, f"{_KEY}.extendedSessionsEnabled")
+        idle = _get(dt, "extendedSessionIdleTimeoutInSeconds")
+        if idle is not None:
+            seconds = _int(idle, f"{_KEY}.extendedSessionIdleTimeoutInSeconds")
+            kwargs["extended_session_idle_timeout"] = timedelta(seconds=seconds)
+        try:
+            return TaskHubSettings(**kwargs)
+        except ValueError as exc:
+            raise ValueError(f"host.json {_KEY}: {exc}") from exc
+
+
+def resolve_connection_string(connection_name: str, environ: Mapping[str, str]) -> str:
+    """The connection string held by an app setting; `UseDevelopmentStorage=true` means Azurite."""
+    value = environ.get(connection_name)
+    if not value:
+        raise ValueError(
+            f"app setting {connection_name!r} (named by host.json "
+            f"{_KEY}.storageProvider.connectionName, default {DEFAULT_CONNECTION_NAME!r}) "
+            "is not set; set it to a storage connection string, or to "
+            "'UseDevelopmentStorage=true' for Azurite"
+        )
+    parts = dict(p.split("=", 1) for p in value.strip().strip(";").split(";") if "=" in p)
+    lowered = {k.strip().lower(): v.strip() for k, v in parts.items()}
+    if lowered.get("usedevelopmentstorage", "").lower() == "true":
+        proxy = lowered.get("developmentstorageproxyuri")
+        host = re.sub(r"^https?://", "", proxy).split(":")[0].rstrip("/") if proxy else None
+        return DEV_CONNECTION_STRING.format(host=host or "127.0.0.1")
+    return value
+
+
+def _hub_name(raw: Any, env: Mapping[str, str]) -> str:
+    if raw is None or raw == "":
+        site = env.get("WEBSITE_SITE_NAME")
+        return sanitize_hub_name(site) if site else DEFAULT_HUB_NAME
+    name = _str(raw, f"{_KEY}.hubName")
+    ref = _APP_SETTING_REF.match(name)
+    if ref:
+        setting = ref.group(1)
+        if not env.get(setting):
+            raise ValueError(
+                f"host.json {_KEY}.hubName refers to app setting {setting!r}, which is not set"
+            )
+        name = env[setting]
+    try:
+        return validate_hub_name(name)
+    except ValueError as exc:
+        raise ValueError(f"host.json {_KEY}.hubName: {exc}") from exc
+
+
+def _get(section: Mapping[str, Any], key: str) -> Any:
+    """host.json keys are case-insensitive in the Functions host (.NET configuration)."""
+    for k, v in section.items():
+        if k.lower() == key.lower():
+            return v
+    return None
+
+
+def _section(parent: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+    value = _get(parent, key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"host.json {path} must be an object, got {type(value).__name__}")
+    return value
+
+
+def _str(value: Any, path: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"host.json {path} must be a string, got {value!r}")
+    return value
+
+
+def _int(value: Any, path: str, top: int | None = None) -> int:
+    """An integer >= 1 (and <= top); the .NET binder also accepts digit strings."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"host.json {path} must be an integer, got {value!r}") from None
+    if number < 1 or (top is not None and number > top):
+        bounds = f"1..{top}" if top is not None else "at least 1"
+        raise ValueError(f"host.json {path} must be {bounds}, got {number}")
+    return number
+
+
+def _bool(value: Any, path: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ValueError(f"host.json {path} must be true or false, got {value!r}")
