@@ -6,6 +6,11 @@ what to do about it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from durable.core.history import FailureDetails
+
 
 class DurableError(Exception):
     """Base of every error raised on purpose by this library."""
@@ -20,6 +25,39 @@ class OrchestrationError(DurableError):
 
 class NonDeterminismError(OrchestrationError):
     """Replayed orchestrator code did something other than what history recorded."""
+
+
+class InvalidOrchestratorError(OrchestrationError):
+    """The orchestrator function cannot be driven by replay: it is `async def`, it yielded
+    something that is not a task (a helper generator, a list, a coroutine), or it returned a
+    task instead of yielding it. The message names the fix."""
+
+
+class TaskFailedError(OrchestrationError):
+    """An activity, sub-orchestration or entity call failed; raised at the orchestrator's
+    `yield`. `str(e)` is the original error message, so `except Exception as e: str(e)` reads
+    as it does in Durable Functions; the original type name and stack are kept as fields
+    instead of being glued into the message."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_type: str,
+        stack_trace: str | None = None,
+        failure_details: FailureDetails | None = None,
+        task_name: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_type = error_type
+        self.stack_trace = stack_trace
+        self.failure_details = failure_details
+        self.task_name = task_name
+
+
+class TaskAlreadyCompletedError(OrchestrationError, ValueError):
+    """A task was asked to change after it completed (e.g. cancelling a timer that fired)."""
 
 
 # --- storage / task hub errors ------------------------------------------------------------
@@ -75,3 +113,11 @@ class InvalidInstanceStateError(ClientError):
 
 class FunctionRegistrationError(DurableError):
     """A function was registered in a way that cannot work (duplicate name, async orchestrator, ...)."""
+
+
+# --- payload errors -----------------------------------------------------------------------
+
+
+class SerializationError(DurableError, ValueError):
+    """A payload could not be turned into JSON (or back). The message names the value's type
+    and where it was passed, e.g. "input of activity 'book_hotel'"."""

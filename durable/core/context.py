@@ -1,0 +1,281 @@
+"""`DurableOrchestrationContext`: the object an orchestrator receives, with the names and
+argument names of the Durable Functions Python SDK, so orchestrators written for it run here
+unchanged. Every call is deterministic: it depends only on history and on the order of
+calls, never on the clock, randomness or I/O.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from durable.core import state as st
+from durable.core.actions import CreateSubOrchestration, CreateTimer, ScheduleTask, SendEvent
+from durable.core.entities import (
+    ENTITY_OPERATION_EVENT,
+    EntityCallTask,
+    EntityId,
+    request_message,
+)
+from durable.core.history import HistoryEvent
+from durable.core.retry import RetryOptions
+from durable.core.serialization import dumps, loads
+from durable.core.task import (
+    AtomicTask,
+    RetryableTask,
+    Task,
+    TimerTask,
+    WhenAllTask,
+    WhenAnyTask,
+)
+
+# The SDK derives new_uuid() from this namespace; keep it so ids match across implementations.
+_UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
+_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def function_name(value: object, argument: str) -> str:
+    """Accept a name, or (as the SDK's v2 model does) the decorated function itself."""
+    if isinstance(value, str):
+        if not value:
+            raise ValueError(f"{argument} must be a non-empty function name")
+        return value
+    inner = getattr(value, "_function", None)
+    get_name = getattr(inner, "get_function_name", None)
+    if callable(get_name):
+        return str(get_name())
+    name = getattr(value, "__name__", None)
+    if callable(value) and isinstance(name, str):
+        return name
+    raise ValueError(f"{argument} must be a function name (str) or a function, got {value!r}")
+
+
+def _utc(fire_at: object) -> datetime:
+    if not isinstance(fire_at, datetime):
+        raise ValueError(f"fire_at must be a datetime, got {type(fire_at).__name__}")
+    if fire_at.tzinfo is None:
+        return fire_at.replace(tzinfo=UTC)
+    return fire_at.astimezone(UTC)
+
+
+class DurableOrchestrationContext:
+    """What an orchestrator function receives. Created by the replay engine."""
+
+    def __init__(self, state: st.ReplayState) -> None:
+        self._state = state
+        self._custom_status: Any = None
+        self._custom_status_set = False
+
+    # --- facts about this execution ------------------------------------------------------
+
+    @property
+    def instance_id(self) -> str:
+        return self._state.instance_id
+
+    @property
+    def parent_instance_id(self) -> str | None:
+        parent = self._state.parent
+        return parent.instance_id if parent is not None else None
+
+    @property
+    def function_name(self) -> str:
+        return self._state.name
+
+    @property
+    def version(self) -> str | None:
+        return self._state.version
+
+    @property
+    def is_replaying(self) -> bool:
+        """True exactly while the code is re-running steps already recorded in history."""
+        return self._state.is_replaying
+
+    @property
+    def current_utc_datetime(self) -> datetime:
+        """The time the current episode started (timezone-aware UTC); the same on replay."""
+        return self._state.current_utc_datetime
+
+    @property
+    def histories(self) -> list[HistoryEvent]:
+        """The history events processed so far in this replay."""
+        return list(self._state.history)
+
+    @property
+    def will_continue_as_new(self) -> bool:
+        return self._state.will_continue_as_new
+
+    @property
+    def custom_status(self) -> Any:
+        if not self._custom_status_set:
+            return loads(self._state.custom_status_json)
+        return self._custom_status
+
+    def get_input(self) -> Any:
+        return loads(self._state.input_json)
+
+    # --- scheduling work -----------------------------------------------------------------
+
+    def call_activity(self, name: Any, input_: Any = None) -> Task[Any]:
+        activity = function_name(name, "name")
+        return self._activity(activity, dumps(input_, f"input of activity '{activity}'"))
+
+    def call_activity_with_retry(
+        self, name: Any, retry_options: RetryOptions, input_: Any = None
+    ) -> Task[Any]:
+        activity = function_name(name, "name")
+        _check_retry_options(retry_options)
+        input_json = dumps(input_, f"input of activity '{activity}'")
+        return self._retrying(retry_options, lambda: self._activity(activity, input_json))
+
+    def call_sub_orchestrator(
+        self, name: Any, input_: Any = None, instance_id: str | None = None
+    ) -> Task[Any]:
+        orchestrator = function_name(name, "name")
+        _check_instance_id(instance_id)
+        input_json = dumps(input_, f"input of sub-orchestrator '{orchestrator}'")
+        return self._sub_orchestration(orchestrator, input_json, instance_id)
+
+    def call_sub_orchestrator_with_retry(
+        self,
+        name: Any,
+        retry_options: RetryOptions,
+        input_: Any = None,
+        instance_id: str | None = None,
+    ) -> Task[Any]:
+        orchestrator = function_name(name, "name")
+        _check_retry_options(retry_options)
+        _check_instance_id(instance_id)
+        input_json = dumps(input_, f"input of sub-orchestrator '{orchestrator}'")
+        return self._retrying(
+            retry_options, lambda: self._sub_orchestration(orchestrator, input_json, instance_id)
+        )
+
+    def create_timer(self, fire_at: datetime) -> TimerTask:
+        """A durable timer; a naive `fire_at` is taken as UTC."""
+        when = _utc(fire_at)
+        task = self._state.schedule(
+            lambda seq: CreateTimer(seq, when),
+            lambda seq: TimerTask(seq, when),
+            st.TIMER_COMPLETIONS,
+        )
+        return task if isinstance(task, TimerTask) else TimerTask(-1, when)
+
+    def wait_for_external_event(self, name: str) -> Task[Any]:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty event name, got {name!r}")
+        return self._state.wait_for_event(name, AtomicTask(name, f"external event '{name}'"))
+
+    def task_all(self, activities: Sequence[Task[Any]]) -> Task[list[Any]]:
+        return WhenAllTask(activities)
+
+    def task_any(self, activities: Sequence[Task[Any]]) -> Task[Task[Any]]:
+        return WhenAnyTask(activities)
+
+    # --- entities ------------------------------------------------------------------------
+
+    def call_entity(
+        self,
+        entityId: EntityId,
+        operationName: str,
+        operationInput: Any = None,  # noqa: N803
+    ) -> Task[Any]:
+        request_id = self._send_to_entity(entityId, operationName, operationInput, signal=False)
+        task = EntityCallTask(request_id, f"entity operation '{operationName}' on {entityId}")
+        return self._state.wait_for_event(request_id, task)
+
+    def signal_entity(
+        self,
+        entityId: EntityId,
+        operationName: str,
+        operationInput: Any = None,  # noqa: N803
+    ) -> None:
+        self._send_to_entity(entityId, operationName, operationInput, signal=True)
+
+    # --- the execution as a whole --------------------------------------------------------
+
+    def continue_as_new(self, input_: Any) -> None:
+        """Finish this execution and start a fresh one with `input_` (and an empty history)
+        once the orchestrator next yields or returns; calls after this one are ignored."""
+        self._state.continue_as_new_input = dumps(input_, "input of continue_as_new")
+        self._state.will_continue_as_new = True
+
+    def set_custom_status(self, status: Any) -> None:
+        self._state.custom_status_json = dumps(status, "custom status")
+        self._custom_status, self._custom_status_set = status, True
+
+    def new_uuid(self) -> str:
+        """A UUID that is the same on every replay (derived as the SDK derives it)."""
+        stamp = self.current_utc_datetime.strftime(_DATETIME_FORMAT)
+        name = f"{self.instance_id}_{stamp}_{self._next_uuid_counter()}"
+        return str(uuid.uuid5(_UUID_NAMESPACE, name))
+
+    def new_guid(self) -> uuid.UUID:
+        """The SDK's older variant; shares new_uuid's counter."""
+        name = f"{self.instance_id}_{self.current_utc_datetime}_{self._next_uuid_counter()}"
+        return uuid.uuid5(uuid.NAMESPACE_URL, name)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _next_uuid_counter(self) -> int:
+        counter = self._state.uuid_counter
+        self._state.uuid_counter += 1
+        return counter
+
+    def _activity(self, name: str, input_json: str) -> AtomicTask:
+        return self._state.schedule(
+            lambda seq: ScheduleTask(seq, name, input_json),
+            lambda seq: AtomicTask(seq, f"activity '{name}' (#{seq})"),
+            st.TASK_COMPLETIONS,
+        )
+
+    def _sub_orchestration(self, name: str, input_json: str, instance_id: str | None) -> AtomicTask:
+        # Default child id: "{parent instance id}:{sequence number}", deterministic per call.
+        def child_id(seq: int) -> str:
+            return instance_id if instance_id is not None else f"{self.instance_id}:{seq}"
+
+        return self._state.schedule(
+            lambda seq: CreateSubOrchestration(seq, name, child_id(seq), input_json),
+            lambda seq: AtomicTask(seq, f"sub-orchestrator '{name}' ('{child_id(seq)}')"),
+            st.SUB_ORCHESTRATION_COMPLETIONS,
+        )
+
+    def _retrying(self, options: RetryOptions, attempt: Any) -> RetryableTask:
+        return RetryableTask(
+            options, attempt, self.create_timer, lambda: self._state.current_utc_datetime
+        )
+
+    def _send_to_entity(
+        self, entity_id: EntityId, operation: str, operation_input: Any, *, signal: bool
+    ) -> str:
+        if not isinstance(entity_id, EntityId):
+            raise ValueError(f"entityId must be an EntityId, got {entity_id!r}")
+        if not isinstance(operation, str) or not operation:
+            raise ValueError(f"operationName must be a non-empty string, got {operation!r}")
+        input_json = dumps(operation_input, f"input of entity operation '{operation}'")
+        request_id = self.new_uuid()
+        body = request_message(
+            request_id, operation, input_json, signal=signal, parent_instance_id=self.instance_id
+        )
+        target = entity_id.get_scheduler_id()
+        self._state.schedule(
+            lambda seq: SendEvent(seq, target, ENTITY_OPERATION_EVENT, body),
+            None,
+            st.NO_COMPLETION,
+        )
+        return request_id
+
+
+def _check_retry_options(retry_options: object) -> None:
+    if not isinstance(retry_options, RetryOptions):
+        raise ValueError(f"retry_options must be a RetryOptions, got {retry_options!r}")
+
+
+def _check_instance_id(instance_id: object) -> None:
+    if instance_id is None:
+        return
+    if not isinstance(instance_id, str) or not instance_id or instance_id.startswith("@"):
+        raise ValueError(
+            f"instance_id must be a non-empty string not starting with '@', got {instance_id!r}"
+        )

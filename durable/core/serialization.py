@@ -1,0 +1,109 @@
+"""JSON encoding of user payloads, compatible with the Durable Functions Python SDK.
+
+Payloads are plain JSON. An object with a `to_json` method is written as
+`{"__class__": <class name>, "__module__": <module>, "__data__": Class.to_json(obj)}` and read
+back by importing the module and calling `Class.from_json(data)`, exactly the shape the SDK
+writes, so payloads written by either side can be read by the other.
+
+Encoding happens where the user hands a value over (the call to `call_activity`,
+`set_custom_status`, the orchestrator's return), so a value that cannot be encoded fails at
+that line with a `SerializationError` naming its type and the place it was passed, instead
+of surfacing later in storage code.
+
+Decoding imports whatever module a payload names. Payloads come from this task hub only
+(written by the app's own code), which is the same trust model as the SDK's.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+from durable.errors import SerializationError
+
+__all__ = ["dumps", "loads", "SerializationError"]
+
+_CLASS_KEY = "__class__"
+_MODULE_KEY = "__module__"
+_DATA_KEY = "__data__"
+
+_FIX = (
+    "Pass JSON-compatible data (dict, list, str, int, float, bool, None), or give the class a "
+    "`to_json(obj)` static method and a `from_json(data)` class/static method."
+)
+
+
+class _Unserializable(Exception):
+    """Carries the offending object's type out of json's `default` hook."""
+
+    def __init__(self, obj: object, reason: str) -> None:
+        super().__init__(reason)
+        self.obj = obj
+        self.reason = reason
+
+
+def _encode_custom(obj: object) -> dict[str, Any]:
+    to_json = getattr(type(obj), "to_json", None)
+    if to_json is None or not callable(to_json):
+        raise _Unserializable(obj, "it is not JSON serializable and has no to_json method")
+    try:
+        data = to_json(obj)
+    except Exception as exc:
+        raise _Unserializable(obj, f"its to_json raised {type(exc).__name__}: {exc}") from exc
+    return {_CLASS_KEY: type(obj).__name__, _MODULE_KEY: type(obj).__module__, _DATA_KEY: data}
+
+
+def dumps(value: Any, where: str) -> str:
+    """Encode `value` as JSON text; `where` says what the value is, for the error message."""
+    try:
+        return json.dumps(value, default=_encode_custom)
+    except _Unserializable as exc:
+        raise SerializationError(
+            f"Cannot serialize a value of type {_type_name(exc.obj)} passed as {where}: "
+            f"{exc.reason}. {_FIX}"
+        ) from exc
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise SerializationError(
+            f"Cannot serialize a value of type {_type_name(value)} passed as {where}: {exc}. {_FIX}"
+        ) from exc
+
+
+def _decode_custom(obj: dict[str, Any]) -> Any:
+    if _CLASS_KEY not in obj or _MODULE_KEY not in obj or _DATA_KEY not in obj:
+        return obj
+    class_name, module_name = obj[_CLASS_KEY], obj[_MODULE_KEY]
+    if not isinstance(class_name, str) or not isinstance(module_name, str):
+        return obj
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SerializationError(
+            f"Cannot deserialize a {class_name}: its module {module_name!r} cannot be "
+            f"imported ({exc}). Make the class importable from the function app."
+        ) from exc
+    cls = getattr(module, class_name, None)
+    from_json = getattr(cls, "from_json", None)
+    if from_json is None or not callable(from_json):
+        raise SerializationError(
+            f"Cannot deserialize a {module_name}.{class_name}: the class is missing or has no "
+            "from_json method."
+        )
+    return from_json(obj[_DATA_KEY])
+
+
+def loads(text: str | None) -> Any:
+    """Decode JSON text written by `dumps` (or by the SDK); None and "" decode to None."""
+    if text is None or text == "":
+        return None
+    try:
+        return json.loads(text, object_hook=_decode_custom)
+    except json.JSONDecodeError as exc:
+        raise SerializationError(f"Payload is not valid JSON ({exc}): {text[:200]!r}") from exc
+
+
+def _type_name(obj: object) -> str:
+    cls = type(obj)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"

@@ -1,0 +1,255 @@
+"""Tasks: what an orchestrator yields, and what replay completes from history.
+
+A task is completed (successfully or with an error) only by the replay engine when it
+processes the matching history event, never by the user. Composite tasks (`task_all`,
+`task_any`) and retrying tasks complete from their children through done-callbacks, so the
+outcome of a whole tree is known the moment the deciding child event is applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from durable.core.history import FailureDetails
+from durable.core.serialization import loads
+from durable.errors import SerializationError, TaskAlreadyCompletedError, TaskFailedError
+
+if TYPE_CHECKING:
+    from durable.core.retry import RetryOptions
+
+T = TypeVar("T")
+
+_RUNNING, _SUCCEEDED, _FAILED = 0, 1, 2
+
+
+class Task(Generic[T]):
+    """Something an orchestrator can `yield`; the yield evaluates to its result or raises
+    its exception."""
+
+    def __init__(self) -> None:
+        self._state = _RUNNING
+        self._value: Any = None
+        self._exception: BaseException | None = None
+        self._callbacks: list[Callable[[Task[Any]], None]] = []
+
+    @property
+    def is_completed(self) -> bool:
+        """True once the task has a result or an error."""
+        return self._state != _RUNNING
+
+    @property
+    def is_faulted(self) -> bool:
+        return self._state == _FAILED
+
+    @property
+    def exception(self) -> BaseException | None:
+        return self._exception
+
+    @property
+    def result(self) -> T:
+        """The value; for a faulted task this raises its exception (rather than returning the
+        exception object) so that a failure cannot be mistaken for a value."""
+        if self._exception is not None:
+            raise self._exception
+        return self._value  # type: ignore[no-any-return]
+
+    def _add_done_callback(self, callback: Callable[[Task[Any]], None]) -> None:
+        if self.is_completed:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def _set_result(self, value: Any) -> None:
+        if self.is_completed:
+            return
+        self._state, self._value = _SUCCEEDED, value
+        self._notify()
+
+    def _set_exception(self, exception: BaseException) -> None:
+        if self.is_completed:
+            return
+        self._state, self._exception = _FAILED, exception
+        self._notify()
+
+    def _notify(self) -> None:
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)
+
+    def __repr__(self) -> str:
+        state = ("running", "completed", "faulted")[self._state]
+        return f"<{type(self).__name__} {self._describe()} {state}>"
+
+    def _describe(self) -> str:
+        return ""
+
+
+TaskBase = Task  # the SDK's name for the base class
+
+
+class AtomicTask(Task[Any]):
+    """One scheduled unit: an activity, a sub-orchestration, an external event or an entity
+    call. `id` is the sequence number for scheduled work and the event name for events."""
+
+    def __init__(self, id_: int | str, description: str) -> None:
+        super().__init__()
+        self.id = id_
+        self.description = description
+
+    def _describe(self) -> str:
+        return self.description
+
+    def _resolve(self, payload: str | None) -> None:
+        """Complete from a JSON payload; a payload that cannot be decoded fails the task
+        (the orchestrator sees the SerializationError at its yield)."""
+        try:
+            value = loads(payload)
+        except SerializationError as exc:
+            self._set_exception(exc)
+            return
+        self._set_result(value)
+
+
+class TimerTask(AtomicTask):
+    """A durable timer. Cancelling it lets the orchestration finish without waiting; the
+    timer message still arrives later and is ignored."""
+
+    def __init__(self, id_: int, fire_at: datetime) -> None:
+        super().__init__(id_, f"timer #{id_} at {fire_at.isoformat()}")
+        self.fire_at = fire_at
+        self._cancelled = False
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        if self.is_completed:
+            raise TaskAlreadyCompletedError(
+                f"Cannot cancel {self.description}: it has already fired."
+            )
+        self._cancelled = True
+
+
+class CompoundTask(Task[T]):
+    """A task over children; it subscribes to them once, at construction."""
+
+    def __init__(self, children: Sequence[Task[Any]]) -> None:
+        super().__init__()
+        self.children: list[Task[Any]] = list(children)
+        for child in self.children:
+            if not isinstance(child, Task):
+                raise TypeError(
+                    f"task_all/task_any take tasks returned by the context "
+                    f"(call_activity, create_timer, ...), got {type(child).__name__}"
+                )
+        for child in self.children:
+            child._add_done_callback(self._on_child_done)
+
+    def _on_child_done(self, child: Task[Any]) -> None:
+        raise NotImplementedError
+
+
+class WhenAllTask(CompoundTask[list[Any]]):
+    """Results in the children's order. Fails as soon as one child fails, with that child's
+    error, as the Durable Functions Python SDK does (it does not wait for the others)."""
+
+    def __init__(self, children: Sequence[Task[Any]]) -> None:
+        super().__init__(children)
+        if not self.children:
+            self._set_result([])
+
+    def _on_child_done(self, child: Task[Any]) -> None:
+        if child.is_faulted and child.exception is not None:
+            self._set_exception(child.exception)
+        elif all(c.is_completed for c in self.children):
+            self._set_result([c._value for c in self.children])
+
+    def _describe(self) -> str:
+        return f"task_all of {len(self.children)}"
+
+
+class WhenAnyTask(CompoundTask[Task[Any]]):
+    """Its result is the first child to complete (successfully or not): the Task object, so
+    the orchestrator can tell which one won and read its `result`."""
+
+    def __init__(self, children: Sequence[Task[Any]]) -> None:
+        if not children:
+            raise ValueError("task_any needs at least one task (tasks was empty)")
+        super().__init__(children)
+
+    def _on_child_done(self, child: Task[Any]) -> None:
+        self._set_result(child)
+
+    def _describe(self) -> str:
+        return f"task_any of {len(self.children)}"
+
+
+class RetryableTask(Task[Any]):
+    """Repeats an activity or sub-orchestration on failure, waiting on durable timers.
+
+    History shape is Durable Task's: TaskScheduled n, TaskFailed n, TimerCreated n+1,
+    TimerFired n+1, TaskScheduled n+2, ... Durable Task (and the SDK) also add a "dummy"
+    timer after the last failed attempt for backward compatibility; this engine does not,
+    so a retrying task that gives up fails at once. Only histories written by this engine
+    are replayed here, so the difference never meets itself.
+    """
+
+    def __init__(
+        self,
+        options: RetryOptions,
+        start_attempt: Callable[[], Task[Any]],
+        create_timer: Callable[[datetime], TimerTask],
+        clock: Callable[[], datetime],
+    ) -> None:
+        super().__init__()
+        self.options = options
+        self._start_attempt = start_attempt
+        self._create_timer = create_timer
+        self._clock = clock
+        self._first_attempt_at = clock()
+        self.attempts = 0
+        self._run_attempt()
+
+    def _run_attempt(self, _timer: Task[Any] | None = None) -> None:
+        self.attempts += 1
+        self._start_attempt()._add_done_callback(self._on_attempt_done)
+
+    def _on_attempt_done(self, attempt: Task[Any]) -> None:
+        error = attempt.exception
+        if error is None:
+            self._set_result(attempt._value)
+            return
+        details = getattr(error, "failure_details", None)
+        delay = None
+        if not (isinstance(details, FailureDetails) and details.is_non_retriable):
+            delay = self.options.next_delay(self.attempts, self._first_attempt_at, self._clock())
+        if delay is None:
+            self._set_exception(error)
+            return
+        self._create_timer(self._clock() + delay)._add_done_callback(self._run_attempt)
+
+    def _describe(self) -> str:
+        return f"retrying after {self.attempts} attempt(s)"
+
+
+def failure_error(
+    details: FailureDetails | None, *, fallback_message: str | None, description: str
+) -> TaskFailedError:
+    """The exception an orchestrator sees for a failed task, built from FailureDetails
+    (or, for histories without them, from the event's reason)."""
+    if details is not None:
+        return TaskFailedError(
+            details.error_message,
+            error_type=details.error_type,
+            stack_trace=details.stack_trace,
+            failure_details=details,
+            task_name=description,
+        )
+    return TaskFailedError(
+        fallback_message or f"{description} failed",
+        error_type="Exception",
+        task_name=description,
+    )
