@@ -1,0 +1,425 @@
+"""Run an orchestrator in memory, for unit tests of your own orchestrations.
+
+`run_orchestrator` drives the real replay engine episode by episode, the way the runtime
+does, with no storage and no waiting: activities are plain functions called in-process,
+sub-orchestrators run to completion by the same loop, and a fake clock jumps straight to
+the next due timer whenever nothing else is left to do. Every episode replays the history
+from the start (unless `replay=False`), so code that is not deterministic fails here too.
+
+Example::
+
+    from datetime import timedelta
+    import durable as df
+    from durable.testing import ExternalEvent, run_orchestrator
+
+    def approval(context: df.DurableOrchestrationContext):
+        request = yield context.call_activity("send_request", context.get_input())
+        timeout = context.create_timer(context.current_utc_datetime + timedelta(hours=1))
+        answer = context.wait_for_external_event("Approval")
+        winner = yield context.task_any([answer, timeout])
+        if winner == answer:
+            timeout.cancel()
+            return (yield context.call_activity("apply", answer.result))
+        return "timed out"
+
+    def test_approved():
+        run = run_orchestrator(
+            approval,
+            input={"amount": 10},
+            activities={"send_request": lambda req: "req-1", "apply": lambda ok: f"done:{ok}"},
+            events=[ExternalEvent("Approval", True, after=timedelta(minutes=5))],
+        )
+        assert run.status == df.OrchestrationStatus.Completed  # or run.succeeded
+        assert run.output == "done:True"
+        assert run.inputs_of("send_request") == [{"amount": 10}]
+
+    def test_timeout():
+        run = run_orchestrator(approval, input={}, activities={...})
+        assert run.output == "timed out"
+        assert run.finished_at - run.started_at == timedelta(hours=1)
+
+Events: `ExternalEvent(name, data, after=None)` is raised `after` (a timedelta or seconds)
+from the start, or, with `after=None`, as soon as the orchestration has nothing else to do
+(before the clock moves to its next timer), in list order. `Terminate(reason, after=None)`
+terminates the instance the same way. A tuple `(after, name, data)` is an ExternalEvent.
+
+An activity that raises produces a TaskFailed (the orchestrator sees a TaskFailedError with
+the original type name and message); async activities are run with `asyncio.run`. A run
+that can make no progress (waiting on an event that never comes) stops with status
+Running; so does one that reaches `max_episodes` (e.g. an eternal orchestration).
+Entities are not simulated: `signal_entity` / `call_entity` requests are only recorded in
+`sent_events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import inspect
+import itertools
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from durable.core import events as ev
+from durable.core.actions import CreateSubOrchestration, CreateTimer, ScheduleTask, SendEvent
+from durable.core.executor import EpisodeResult, OrchestrationExecutor, OrchestrationSession
+from durable.core.history import FailureDetails, HistoryEvent, OrchestrationStatus, ParentInstance
+from durable.core.serialization import dumps, loads
+
+__all__ = ["ActivityCall", "ExternalEvent", "OrchestrationRun", "Terminate", "run_orchestrator"]
+
+DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ExternalEvent:
+    name: str
+    data: Any = None
+    after: timedelta | float | None = None
+
+
+@dataclass(frozen=True)
+class Terminate:
+    reason: Any = None
+    after: timedelta | float | None = None
+
+
+@dataclass
+class ActivityCall:
+    """One execution of an activity, in call order (sub-orchestrators' calls included)."""
+
+    name: str
+    input: Any
+    at: datetime
+    instance_id: str
+    result: Any = None
+    error: BaseException | None = None
+
+
+@dataclass
+class OrchestrationRun:
+    """The outcome of `run_orchestrator`. `output` and `custom_status` are decoded values;
+    for a failed run `output` is the failure message and `failure_details` says more."""
+
+    instance_id: str
+    status: OrchestrationStatus
+    output: Any
+    custom_status: Any
+    failure_details: FailureDetails | None
+    history: list[HistoryEvent]
+    activity_calls: list[ActivityCall]
+    sub_orchestrations: dict[str, OrchestrationRun]
+    sent_events: list[SendEvent]
+    started_at: datetime
+    finished_at: datetime
+    episodes: int
+    executions: int = 1
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is OrchestrationStatus.Completed
+
+    def inputs_of(self, activity: str) -> list[Any]:
+        """The inputs `activity` was called with, in order."""
+        return [call.input for call in self.activity_calls if call.name == activity]
+
+
+def run_orchestrator(
+    orchestrator: Callable[..., Any],
+    input: Any = None,
+    *,
+    activities: Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any]] = (),
+    sub_orchestrators: Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any]] = (),
+    events: Iterable[ExternalEvent | Terminate | tuple[Any, str, Any]] = (),
+    instance_id: str = "test-instance",
+    name: str | None = None,
+    start_time: datetime = DEFAULT_START,
+    max_episodes: int = 1000,
+    replay: bool = True,
+) -> OrchestrationRun:
+    """Run `orchestrator` with `input` to completion (or until it can make no progress)."""
+    registry = _Registry(
+        _by_name(activities, "activities"), _by_name(sub_orchestrators, "sub_orchestrators")
+    )
+    start = start_time if start_time.tzinfo else start_time.replace(tzinfo=UTC)
+    run = _Run(
+        registry,
+        _user_function(orchestrator),
+        name or _name_of(orchestrator),
+        instance_id,
+        start,
+        max_episodes,
+        replay,
+    )
+    for item in events:
+        run.schedule_user_event(_user_event(item))
+    return run.execute(input, parent=None)
+
+
+@dataclass
+class _Registry:
+    activities: dict[str, Callable[..., Any]]
+    orchestrators: dict[str, Callable[..., Any]]
+
+
+@dataclass(order=True)
+class _Delivery:
+    due: datetime
+    order: int
+    event: HistoryEvent = field(compare=False)
+    from_user: bool = field(default=False, compare=False)
+
+
+class _Run:
+    """One instance's loop: episodes, deliveries due on the fake clock, continue-as-new."""
+
+    def __init__(
+        self,
+        registry: _Registry,
+        orchestrator: Callable[..., Any],
+        name: str,
+        instance_id: str,
+        start: datetime,
+        max_episodes: int,
+        replay: bool,
+    ) -> None:
+        self.registry, self.orchestrator, self.name = registry, orchestrator, name
+        self.instance_id, self.start, self.clock = instance_id, start, start
+        self.max_episodes, self.replay = max_episodes, replay
+        self.queue: list[_Delivery] = []
+        self.idle_events: list[HistoryEvent] = []
+        self.counter = itertools.count()
+        self.calls: list[ActivityCall] = []
+        self.children: dict[str, OrchestrationRun] = {}
+        self.sent: list[SendEvent] = []
+        self.all_history: list[HistoryEvent] = []
+
+    def schedule_user_event(self, item: tuple[timedelta | None, HistoryEvent]) -> None:
+        after, event = item
+        if after is None:
+            self.idle_events.append(event)
+        else:
+            self._deliver_at(self.start + after, event, from_user=True)
+
+    def execute(self, input: Any, parent: ParentInstance | None) -> OrchestrationRun:
+        episodes, executions, custom_status = 0, 0, None
+        input_json: str | None = dumps(input, f"input of orchestrator '{self.name}'")
+        while True:
+            executions += 1
+            started = ev.execution_started(
+                self.clock,
+                name=self.name,
+                instance_id=self.instance_id,
+                input=input_json,
+                execution_id=f"{self.instance_id}-execution-{executions}",
+                parent=parent,
+            )
+            result, episodes = self._run_execution(started, custom_status, episodes)
+            if (
+                result.status is not OrchestrationStatus.ContinuedAsNew
+                or episodes >= self.max_episodes
+            ):
+                return self._finish(result, episodes, executions)
+            input_json, custom_status = result.continue_as_new_input, result.custom_status
+            # Messages for the old execution (timers, ...) are dropped, as the runtime drops
+            # them by execution id; events raised by the test are for the instance and stay.
+            self.queue = [d for d in self.queue if d.from_user]
+            heapq.heapify(self.queue)
+
+    def _run_execution(
+        self, started: HistoryEvent, custom_status: str | None, episodes: int
+    ) -> tuple[EpisodeResult, int]:
+        history: list[HistoryEvent] = []
+        session = OrchestrationSession(
+            self.orchestrator, self.instance_id, custom_status=custom_status
+        )
+        inbox = [started]
+        while True:
+            if self.replay:
+                executor = OrchestrationExecutor(
+                    self.orchestrator, self.instance_id, custom_status=custom_status
+                )
+                result = executor.execute(history, inbox, self.clock)
+            else:
+                result = session.apply(inbox, self.clock)
+            episodes += 1
+            history.extend(result.new_history)
+            self.all_history.extend(result.new_history)
+            for action in result.actions:
+                self._perform(action)
+            if result.is_done or episodes >= self.max_episodes:
+                return result, episodes
+            inbox = self._next_inbox()
+            if not inbox:
+                return result, episodes
+
+    def _next_inbox(self) -> list[HistoryEvent]:
+        """Everything due now; else the next event raised 'when idle'; else jump the clock."""
+        if not (self.queue and self.queue[0].due <= self.clock):
+            if self.idle_events:
+                return [self.idle_events.pop(0).replace(timestamp=self.clock)]
+            if self.queue:
+                self.clock = self.queue[0].due
+        inbox = []
+        while self.queue and self.queue[0].due <= self.clock:
+            inbox.append(heapq.heappop(self.queue).event)
+        return inbox
+
+    def _deliver_at(self, due: datetime, event: HistoryEvent, from_user: bool = False) -> None:
+        delivery = _Delivery(due, next(self.counter), event.replace(timestamp=due), from_user)
+        heapq.heappush(self.queue, delivery)
+
+    def _perform(self, action: Any) -> None:
+        if isinstance(action, ScheduleTask):
+            self._deliver_at(self.clock, self._call_activity(action))
+        elif isinstance(action, CreateTimer):
+            self._deliver_at(
+                action.fire_at,
+                ev.timer_fired(action.fire_at, timer_id=action.timer_id, fire_at=action.fire_at),
+            )
+        elif isinstance(action, CreateSubOrchestration):
+            self._run_child(action)
+        elif isinstance(action, SendEvent):
+            self.sent.append(action)
+
+    def _call_activity(self, action: ScheduleTask) -> HistoryEvent:
+        fn = self.registry.activities.get(action.name)
+        if fn is None:
+            raise ValueError(
+                _missing("activity", action.name, self.registry.activities, "activities")
+            )
+        call = ActivityCall(action.name, loads(action.input), self.clock, self.instance_id)
+        self.calls.append(call)
+        try:
+            value = fn(call.input)
+            if inspect.isawaitable(value):
+                value = asyncio.run(_await(value))
+            result = dumps(value, f"output of activity '{action.name}'")
+        except Exception as exc:
+            call.error = exc
+            return ev.task_failed(
+                self.clock, task_scheduled_id=action.task_id, failure_details=_details(exc)
+            )
+        call.result = value
+        return ev.task_completed(self.clock, task_scheduled_id=action.task_id, result=result)
+
+    def _run_child(self, action: CreateSubOrchestration) -> None:
+        fn = self.registry.orchestrators.get(action.name)
+        if fn is None:
+            raise ValueError(
+                _missing(
+                    "sub-orchestrator",
+                    action.name,
+                    self.registry.orchestrators,
+                    "sub_orchestrators",
+                )
+            )
+        child = _Run(
+            self.registry,
+            fn,
+            action.name,
+            action.instance_id,
+            self.clock,
+            self.max_episodes,
+            self.replay,
+        )
+        parent = ParentInstance(self.name, self.instance_id, "", action.task_id)
+        outcome = child.execute(loads(action.input), parent)
+        self.children[action.instance_id] = outcome
+        self.calls.extend(outcome.activity_calls)
+        if outcome.status is OrchestrationStatus.Completed:
+            event = ev.sub_orchestration_completed(
+                outcome.finished_at,
+                task_scheduled_id=action.task_id,
+                result=dumps(outcome.output, "t"),
+            )
+        elif outcome.failure_details is not None:
+            event = ev.sub_orchestration_failed(
+                outcome.finished_at,
+                task_scheduled_id=action.task_id,
+                failure_details=outcome.failure_details,
+            )
+        else:
+            return  # the child never finished, so the parent keeps waiting
+        self._deliver_at(outcome.finished_at, event)
+
+    def _finish(self, result: EpisodeResult, episodes: int, executions: int) -> OrchestrationRun:
+        failure = result.failure_details
+        output = failure.error_message if failure is not None else loads(result.output)
+        return OrchestrationRun(
+            instance_id=self.instance_id,
+            status=result.status,
+            output=output,
+            custom_status=loads(result.custom_status),
+            failure_details=failure,
+            history=self.all_history,
+            activity_calls=self.calls,
+            sub_orchestrations=self.children,
+            sent_events=self.sent,
+            started_at=self.start,
+            finished_at=self.clock,
+            episodes=episodes,
+            executions=executions,
+        )
+
+
+async def _await(value: Any) -> Any:
+    return await value
+
+
+def _details(exc: BaseException) -> FailureDetails:
+    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return FailureDetails(type(exc).__name__, str(exc), stack)
+
+
+def _user_event(
+    item: ExternalEvent | Terminate | tuple[Any, str, Any],
+) -> tuple[timedelta | None, HistoryEvent]:
+    if isinstance(item, tuple):
+        after, name, data = item
+        item = ExternalEvent(name, data, after)
+    after = item.after
+    delay = timedelta(seconds=after) if isinstance(after, int | float) else after
+    if isinstance(item, Terminate):
+        return delay, ev.execution_terminated(
+            DEFAULT_START, dumps(item.reason, "termination reason")
+        )
+    data = dumps(item.data, f"data of event '{item.name}'")
+    return delay, ev.event_raised(DEFAULT_START, name=item.name, input=data)
+
+
+def _name_of(fn: Any) -> str:
+    inner = getattr(fn, "_function", None)
+    get_name = getattr(inner, "get_function_name", None)
+    return str(get_name()) if callable(get_name) else str(getattr(fn, "__name__", "orchestrator"))
+
+
+def _user_function(fn: Any) -> Callable[..., Any]:
+    """Accept functions decorated with an app's triggers: call the user's own function."""
+    inner = getattr(fn, "_function", None)
+    get_user_function = getattr(inner, "get_user_function", None)
+    return get_user_function() if callable(get_user_function) else fn  # type: ignore[no-any-return]
+
+
+def _by_name(
+    functions: Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any]], argument: str
+) -> dict[str, Callable[..., Any]]:
+    if isinstance(functions, Mapping):
+        return {name: _user_function(fn) for name, fn in functions.items()}
+    named: dict[str, Callable[..., Any]] = {}
+    for fn in functions:
+        if not callable(fn) and getattr(fn, "_function", None) is None:
+            raise ValueError(f"{argument} must map names to functions, got {fn!r}")
+        named[_name_of(fn)] = _user_function(fn)
+    return named
+
+
+def _missing(kind: str, name: str, known: Mapping[str, Any], argument: str) -> str:
+    names = ", ".join(sorted(known)) or "none"
+    return (
+        f"The orchestrator called {kind} '{name}', but run_orchestrator({argument}=...) "
+        f"has no function by that name (it has: {names})."
+    )
