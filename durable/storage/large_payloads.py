@@ -122,17 +122,27 @@ class LargePayloadStore:
         """Every payload blob of an instance (purge)."""
         return await self.delete(await self.list_instance_blobs(instance_id))
 
-    async def offload_properties(self, entity: MutableMapping[str, Any], stem: str) -> list[str]:
+    async def offload_properties(
+        self,
+        entity: MutableMapping[str, Any],
+        stem: str,
+        columns: Iterable[str] | None = None,
+    ) -> list[str]:
         """Move oversized string properties to blobs, leaving `{Prop}BlobName` and `{Prop}=""`.
 
         `stem` is the blob name up to the random part, e.g. `{prefix}history-{RowKey}-{Type}`;
         the random part keeps two racing writers of the same row from sharing a blob.
+        `columns` limits which properties may move (default: any string property but keys).
         Returns the names uploaded, so a failed commit can remove them again.
         """
+        allowed = None if columns is None else set(columns)
         large = [
             key
             for key, value in entity.items()
-            if key not in _NOT_OFFLOADED and isinstance(value, str) and exceeds_table_limit(value)
+            if key not in _NOT_OFFLOADED
+            and (allowed is None or key in allowed)
+            and isinstance(value, str)
+            and exceeds_table_limit(value)
         ]
         names = [f"{stem}-{secrets.randbits(32):08X}-{key}.json.gz" for key in large]
         await asyncio.gather(

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -146,3 +147,12 @@ def storage_call(
 
     functools.update_wrapper(wrapper, fn)
     return wrapper
+
+
+@asynccontextmanager
+async def translating(endpoint: str) -> AsyncIterator[None]:
+    """`storage_call` for code that is not a store method (task hub provisioning)."""
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise unavailable_error(endpoint, exc) from exc
