@@ -1,0 +1,94 @@
+"""The command line: `python -m emulator <command> ...`.
+
+Each sub-command is a `Command` in COMMANDS: a name, a one-line help, a function that adds
+its arguments to its sub-parser, and a function that runs it and returns the exit status.
+Adding one (e.g. `durable`) is one more entry in COMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from emulator.errors import HostError
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    description: str | None = None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number (1-65535)")
+    return int(text)
+
+
+def _start_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", "-p", type=_port, default=None,
+                        help="HTTP port (default: Host.LocalHttpPort in local.settings.json, "
+                        "else 7071)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also log polling, Azurite and HTTP access details")
+    parser.add_argument("--script-root", type=Path, default=None, metavar="DIR",
+                        help="the function app folder (default: the current folder)")
+
+
+def _run_start(args: argparse.Namespace) -> int:
+    from emulator.host import StartOptions, run
+    from emulator.logs import setup_logging
+
+    setup_logging(args.verbose)
+    code, stuck = run(StartOptions(args.script_root, args.port, args.verbose))
+    if stuck:
+        # Sync functions still running in pool threads would block interpreter exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+START = Command(
+    name="start",
+    help="run the function app in this folder, like `func start`",
+    description="Serve a Python v2-programming-model function app (function_app.py) "
+    "locally: HTTP, queue and timer triggers, against Azurite or a storage account.",
+    add_arguments=_start_arguments,
+    run=_run_start,
+)
+
+COMMANDS: list[Command] = [START]
+
+
+def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator",
+        description="A local stand-in for Azure Functions Core Tools (`func`).",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+    for command in commands:
+        sub = subparsers.add_parser(command.name, help=command.help,
+                                    description=command.description or command.help)
+        command.add_arguments(sub)
+        sub.set_defaults(handler=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+        return code
+    except HostError as exc:
+        print(f"Error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""Trigger listeners: HTTP, queue and timer."""

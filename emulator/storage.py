@@ -1,0 +1,137 @@
+"""Storage connections: resolve a binding's `connection` setting, parse connection strings
+(`UseDevelopmentStorage=true` included), check that endpoints answer, and hand out async
+queue clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.storage.queue.aio import QueueClient, QueueServiceClient
+
+from emulator.errors import StorageError
+from emulator.settings import LocalSettings, resolve_setting
+
+DEFAULT_CONNECTION = "AzureWebJobsStorage"
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+DEV_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
+START_AZURITE_HINT = (
+    "Start Azurite (`npx azurite --silent --skipApiVersionCheck --loose`), or set "
+    "AzureWebJobsStorage to UseDevelopmentStorage=true so that the host starts it."
+)
+
+
+def dev_connection_string(host: str = "127.0.0.1") -> str:
+    endpoints = ";".join(
+        f"{kind.capitalize()}Endpoint=http://{host}:{port}/{DEV_ACCOUNT}"
+        for kind, port in DEV_PORTS.items()
+    )
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"{endpoints};"
+    )
+
+
+@dataclass(frozen=True)
+class StorageAccount:
+    setting: str  # the connection setting's name, for messages
+    connection_string: str
+    account_name: str
+    queue_endpoint: str
+    development: bool  # UseDevelopmentStorage=true: the host may start Azurite
+
+
+def parse_connection(setting: str, value: str) -> StorageAccount:
+    """Parse a storage connection string; StorageError names the setting when malformed."""
+    development = value.strip().rstrip(";").replace(" ", "").lower() == "usedevelopmentstorage=true"
+    text = dev_connection_string() if development else value
+    parts: dict[str, str] = {}
+    for piece in text.split(";"):
+        if piece.strip():
+            key, sep, val = piece.partition("=")
+            if not sep:
+                raise StorageError(
+                    f"The connection string in '{setting}' is malformed near '{piece}'."
+                )
+            parts[key.strip().lower()] = val.strip()
+    name = parts.get("accountname", "")
+    endpoint = parts.get("queueendpoint")
+    if endpoint is None and name:
+        protocol = parts.get("defaultendpointsprotocol", "https")
+        suffix = parts.get("endpointsuffix", "core.windows.net")
+        endpoint = f"{protocol}://{name}.queue.{suffix}"
+    if not endpoint:
+        raise StorageError(
+            f"The connection string in '{setting}' has neither AccountName nor QueueEndpoint.",
+            "Use a storage account connection string or UseDevelopmentStorage=true.",
+        )
+    if not name:
+        name = urlsplit(endpoint).path.strip("/").split("/")[0] or urlsplit(endpoint).hostname or ""
+    return StorageAccount(setting, text, name, endpoint.rstrip("/"), development)
+
+
+def resolve_connection(setting: str | None, local: LocalSettings) -> StorageAccount:
+    name = setting or DEFAULT_CONNECTION
+    value = resolve_setting(name, local)
+    if value is None:
+        raise StorageError(
+            f"The storage connection '{name}' is not set.",
+            f"Add \"{name}\": \"UseDevelopmentStorage=true\" (or a connection string) to "
+            "Values in local.settings.json.",
+        )
+    return parse_connection(name, value)
+
+
+async def check_reachable(account: StorageAccount, timeout: float = 5.0) -> None:
+    """One cheap request against the queue endpoint; StorageError says which one failed."""
+    client = QueueServiceClient.from_connection_string(
+        account.connection_string, retry_total=0, connection_timeout=timeout, read_timeout=timeout
+    )
+    try:
+        async with client:
+            await asyncio.wait_for(client.get_service_properties(), timeout)
+    except (AzureError, OSError, TimeoutError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StorageError(
+            f"Cannot reach the queue endpoint {account.queue_endpoint} "
+            f"(connection '{account.setting}'): {reason}",
+            START_AZURITE_HINT,
+        ) from None
+
+
+class QueueClients:
+    """Async QueueClients shared by listeners and output bindings, keyed by account and queue."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, str], QueueClient] = {}
+        self._created: set[tuple[str, str]] = set()
+
+    def get(self, account: StorageAccount, queue: str) -> QueueClient:
+        key = (account.connection_string, queue)
+        client = self._clients.get(key)
+        if client is None:
+            client = QueueClient.from_connection_string(account.connection_string, queue)
+            self._clients[key] = client
+        return client
+
+    async def ensure_queue(self, account: StorageAccount, queue: str) -> QueueClient:
+        client = self.get(account, queue)
+        key = (account.connection_string, queue)
+        if key not in self._created:
+            with contextlib.suppress(ResourceExistsError):
+                await client.create_queue()
+            self._created.add(key)
+        return client
+
+    async def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            # Closing after an outage must not stop the shutdown.
+            with contextlib.suppress(Exception):
+                await client.close()
