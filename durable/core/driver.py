@@ -66,6 +66,7 @@ class OrchestratorDriver:
         if isinstance(returned, GeneratorType):
             self._gen = returned
             self._step(None, None)
+            self.resume()
         elif inspect.iscoroutine(returned) or inspect.isasyncgen(returned):
             _close(returned)
             self._finish(error=_async_error(self._name))

@@ -34,8 +34,12 @@ class Harness:
         self.history: list[HistoryEvent] = []
         self.results: list[EpisodeResult] = []
         self._start = ev.execution_started(
-            start, name=name, instance_id=instance_id, input=dumps(input, "test input"),
-            execution_id="exec-1", parent=parent,
+            start,
+            name=name,
+            instance_id=instance_id,
+            input=dumps(input, "test input"),
+            execution_id="exec-1",
+            parent=parent,
         )
         self._session: OrchestrationSession | None = (
             OrchestrationSession(orchestrator, instance_id) if sessions else None
@@ -66,8 +70,13 @@ class Harness:
     def completed(self, task_id: int, value: Any = None) -> HistoryEvent:
         return ev.task_completed(self.now, task_scheduled_id=task_id, result=dumps(value, "t"))
 
-    def failed(self, task_id: int, message: str = "boom", error_type: str = "ValueError",
-               non_retriable: bool = False) -> HistoryEvent:
+    def failed(
+        self,
+        task_id: int,
+        message: str = "boom",
+        error_type: str = "ValueError",
+        non_retriable: bool = False,
+    ) -> HistoryEvent:
         details = FailureDetails(error_type, message, f"Traceback: {message}", non_retriable)
         return ev.task_failed(self.now, task_scheduled_id=task_id, failure_details=details)
 
@@ -84,7 +93,8 @@ class Harness:
 
     def fired(self, timer_id: int) -> HistoryEvent:
         created = next(
-            e for e in self.history
+            e
+            for e in self.history
             if e.event_type is EventType.TimerCreated and e.event_id == timer_id
         )
         assert created.fire_at is not None
