@@ -355,7 +355,8 @@ def _filter(
     wanted = sorted({s.name for s in statuses or ()})
     if wanted:
         names = [f"@status{i}" for i in range(len(wanted))]
-        clauses.append("(" + " or ".join(f"RuntimeStatus eq {n}" for n in names) + ")")
+        # Spaces around the parentheses: the SDK finds parameters by splitting on spaces.
+        clauses.append("( " + " or ".join(f"RuntimeStatus eq {n}" for n in names) + " )")
         params.update({n[1:]: s for n, s in zip(names, wanted, strict=True)})
     if prefix:
         low = escape_key(prefix)

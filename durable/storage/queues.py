@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from durable.core.history import EventType
@@ -84,6 +85,11 @@ def _body_text(body: str | bytes) -> str:
         raise MessageFormatError(
             f"queue message body is neither JSON nor base64 of JSON: {exc}; starts {start!r}"
         ) from None
+
+
+def _error_code(exc: HttpResponseError) -> str:
+    code = getattr(exc, "error_code", None)
+    return str(getattr(code, "value", code) or "")
 
 
 class TaskHubQueues:
@@ -210,26 +216,27 @@ class TaskHubQueues:
     @storage_call
     async def renew(
         self, received: ReceivedMessage, visibility_timeout: timedelta
-    ) -> ReceivedMessage:
-        """Extend the lease on a received message; the new pop receipt replaces the old one."""
-        updated = await self.client(received.queue_name).update_message(
-            received.queue_message_id,
-            received.pop_receipt,
-            visibility_timeout=max(0, math.ceil(visibility_timeout.total_seconds())),
-        )
-        return ReceivedMessage(
-            message=received.message,
-            queue_name=received.queue_name,
-            queue_message_id=received.queue_message_id,
-            pop_receipt=str(updated.pop_receipt),
-            dequeue_count=received.dequeue_count,
-            inserted_on=received.inserted_on,
-            sequence_number=received.sequence_number,
-        )
+    ) -> ReceivedMessage | None:
+        """Extend the lease on a received message, with the new pop receipt; None when the
+        lease was already lost (message deleted or received by someone else)."""
+        try:
+            updated = await self.client(received.queue_name).update_message(
+                received.queue_message_id,
+                received.pop_receipt,
+                visibility_timeout=max(0, math.ceil(visibility_timeout.total_seconds())),
+            )
+        except ResourceNotFoundError:
+            return None
+        except HttpResponseError as exc:
+            if exc.status_code == 400 and _error_code(exc) == "PopReceiptMismatch":
+                return None
+            raise
+        return dataclasses.replace(received, pop_receipt=str(updated.pop_receipt))
 
     @storage_call
     async def delete(self, received: ReceivedMessage) -> bool:
-        """False when the message was already gone (deleted, or the lease moved on)."""
+        """False when the message was already gone, or its lease moved on (renewed, or
+        received again after the visibility timeout): then someone else owns it."""
         try:
             await self.client(received.queue_name).delete_message(
                 received.queue_message_id, received.pop_receipt
@@ -237,6 +244,10 @@ class TaskHubQueues:
             return True
         except ResourceNotFoundError:
             return False
+        except HttpResponseError as exc:
+            if exc.status_code == 400 and _error_code(exc) == "PopReceiptMismatch":
+                return False
+            raise
 
     @storage_call
     async def approximate_counts(self) -> dict[str, int]:
