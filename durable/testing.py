@@ -65,6 +65,7 @@ from typing import Any
 
 from durable.core import events as ev
 from durable.core.actions import CreateSubOrchestration, CreateTimer, ScheduleTask, SendEvent
+from durable.core.context import function_name
 from durable.core.executor import EpisodeResult, OrchestrationExecutor, OrchestrationSession
 from durable.core.history import FailureDetails, HistoryEvent, OrchestrationStatus, ParentInstance
 from durable.core.serialization import dumps, loads
@@ -141,28 +142,26 @@ def run_orchestrator(
     replay: bool = True,
 ) -> OrchestrationRun:
     """Run `orchestrator` with `input` to completion (or until it can make no progress)."""
-    registry = _Registry(
-        _by_name(activities, "activities"), _by_name(sub_orchestrators, "sub_orchestrators")
-    )
-    start = start_time if start_time.tzinfo else start_time.replace(tzinfo=UTC)
-    run = _Run(
-        registry,
-        _user_function(orchestrator),
-        name or _name_of(orchestrator),
-        instance_id,
-        start,
+    settings = _Settings(
+        _by_name(activities, "activities"),
+        _by_name(sub_orchestrators, "sub_orchestrators"),
         max_episodes,
         replay,
     )
+    start = start_time if start_time.tzinfo else start_time.replace(tzinfo=UTC)
+    name = name or function_name(orchestrator, "orchestrator")
+    run = _Run(settings, _user_function(orchestrator), name, instance_id, start)
     for item in events:
         run.schedule_user_event(_user_event(item))
     return run.execute(input, parent=None)
 
 
-@dataclass
-class _Registry:
+@dataclass(frozen=True)
+class _Settings:
     activities: dict[str, Callable[..., Any]]
     orchestrators: dict[str, Callable[..., Any]]
+    max_episodes: int
+    replay: bool
 
 
 @dataclass(order=True)
@@ -178,17 +177,14 @@ class _Run:
 
     def __init__(
         self,
-        registry: _Registry,
+        settings: _Settings,
         orchestrator: Callable[..., Any],
         name: str,
         instance_id: str,
         start: datetime,
-        max_episodes: int,
-        replay: bool,
     ) -> None:
-        self.registry, self.orchestrator, self.name = registry, orchestrator, name
+        self.settings, self.orchestrator, self.name = settings, orchestrator, name
         self.instance_id, self.start, self.clock = instance_id, start, start
-        self.max_episodes, self.replay = max_episodes, replay
         self.queue: list[_Delivery] = []
         self.idle_events: list[HistoryEvent] = []
         self.counter = itertools.count()
@@ -220,7 +216,7 @@ class _Run:
             result, episodes = self._run_execution(started, custom_status, episodes)
             if (
                 result.status is not OrchestrationStatus.ContinuedAsNew
-                or episodes >= self.max_episodes
+                or episodes >= self.settings.max_episodes
             ):
                 return self._finish(result, episodes, executions)
             input_json, custom_status = result.continue_as_new_input, result.custom_status
@@ -238,7 +234,7 @@ class _Run:
         )
         inbox = [started]
         while True:
-            if self.replay:
+            if self.settings.replay:
                 executor = OrchestrationExecutor(
                     self.orchestrator, self.instance_id, custom_status=custom_status
                 )
@@ -250,7 +246,7 @@ class _Run:
             self.all_history.extend(result.new_history)
             for action in result.actions:
                 self._perform(action)
-            if result.is_done or episodes >= self.max_episodes:
+            if result.is_done or episodes >= self.settings.max_episodes:
                 return result, episodes
             inbox = self._next_inbox()
             if not inbox:
@@ -286,10 +282,10 @@ class _Run:
             self.sent.append(action)
 
     def _call_activity(self, action: ScheduleTask) -> HistoryEvent:
-        fn = self.registry.activities.get(action.name)
+        fn = self.settings.activities.get(action.name)
         if fn is None:
             raise ValueError(
-                _missing("activity", action.name, self.registry.activities, "activities")
+                _missing("activity", action.name, self.settings.activities, "activities")
             )
         call = ActivityCall(action.name, loads(action.input), self.clock, self.instance_id)
         self.calls.append(call)
@@ -307,25 +303,17 @@ class _Run:
         return ev.task_completed(self.clock, task_scheduled_id=action.task_id, result=result)
 
     def _run_child(self, action: CreateSubOrchestration) -> None:
-        fn = self.registry.orchestrators.get(action.name)
+        fn = self.settings.orchestrators.get(action.name)
         if fn is None:
             raise ValueError(
                 _missing(
                     "sub-orchestrator",
                     action.name,
-                    self.registry.orchestrators,
+                    self.settings.orchestrators,
                     "sub_orchestrators",
                 )
             )
-        child = _Run(
-            self.registry,
-            fn,
-            action.name,
-            action.instance_id,
-            self.clock,
-            self.max_episodes,
-            self.replay,
-        )
+        child = _Run(self.settings, fn, action.name, action.instance_id, self.clock)
         parent = ParentInstance(self.name, self.instance_id, "", action.task_id)
         outcome = child.execute(loads(action.input), parent)
         self.children[action.instance_id] = outcome
@@ -391,12 +379,6 @@ def _user_event(
     return delay, ev.event_raised(DEFAULT_START, name=item.name, input=data)
 
 
-def _name_of(fn: Any) -> str:
-    inner = getattr(fn, "_function", None)
-    get_name = getattr(inner, "get_function_name", None)
-    return str(get_name()) if callable(get_name) else str(getattr(fn, "__name__", "orchestrator"))
-
-
 def _user_function(fn: Any) -> Callable[..., Any]:
     """Accept functions decorated with an app's triggers: call the user's own function."""
     inner = getattr(fn, "_function", None)
@@ -413,7 +395,7 @@ def _by_name(
     for fn in functions:
         if not callable(fn) and getattr(fn, "_function", None) is None:
             raise ValueError(f"{argument} must map names to functions, got {fn!r}")
-        named[_name_of(fn)] = _user_function(fn)
+        named[function_name(fn, argument)] = _user_function(fn)
     return named
 
 
