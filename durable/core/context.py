@@ -132,6 +132,10 @@ class DurableOrchestrationContext:
     def call_sub_orchestrator(
         self, name: Any, input_: Any = None, instance_id: str | None = None
     ) -> Task[Any]:
+        """Without `instance_id` the child is "{this instance id}:{sequence number}": the
+        same on every replay and readable in tools. Durable Task bases it on the execution
+        id instead; with this scheme a later generation (after continue_as_new) reuses the
+        ids of earlier generations' children, so pass explicit ids if those may overlap."""
         orchestrator = function_name(name, "name")
         _check_instance_id(instance_id)
         input_json = dumps(input_, f"input of sub-orchestrator '{orchestrator}'")
