@@ -1,0 +1,38 @@
+"""Durable workflows for Python on Azure Storage.
+
+`import durable as df` gives the names azure-functions-durable exports, so code and docs
+written for Durable Functions work with that one import changed.
+"""
+
+from durable.app import Blueprint, DFApp
+from durable.client import DurableOrchestrationClient
+from durable.core.context import DurableOrchestrationContext
+from durable.core.entities import EntityId
+from durable.core.retry import RetryOptions
+from durable.core.task import Task, TimerTask
+from durable.errors import (
+    DurableError,
+    InstanceAlreadyExistsError,
+    InstanceNotFoundError,
+    InvalidInstanceStateError,
+    NonDeterminismError,
+)
+from durable.status import DurableOrchestrationStatus, OrchestrationRuntimeStatus
+
+__all__ = [
+    "Blueprint",
+    "DFApp",
+    "DurableError",
+    "DurableOrchestrationClient",
+    "DurableOrchestrationContext",
+    "DurableOrchestrationStatus",
+    "EntityId",
+    "InstanceAlreadyExistsError",
+    "InstanceNotFoundError",
+    "InvalidInstanceStateError",
+    "NonDeterminismError",
+    "OrchestrationRuntimeStatus",
+    "RetryOptions",
+    "Task",
+    "TimerTask",
+]

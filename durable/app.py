@@ -1,0 +1,197 @@
+"""`DFApp` and `Blueprint`: the decorators of azure-functions-durable's v2 model.
+
+Orchestrators, activities and entities go to the durable registry, never into
+`get_functions()`. What a Functions host indexes is only standard triggers: queue-triggered
+dispatchers on the task hub's control and work-item queues, and the HTTP management API.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import azure.functions as func
+from azure.functions.decorators.function_app import DecoratorApi, FunctionBuilder
+
+from durable import dispatch
+from durable.errors import FunctionRegistrationError
+from durable.registry import DurableFunction, DurableKind, registry
+
+# Names of the dispatcher Functions; a container that already has them skips a blueprint's.
+DISPATCHER_PREFIX = "durable_"
+
+# The first durable container of a process carries the dispatchers, so that a `df.Blueprint`
+# registered on a plain `func.FunctionApp` still brings them, and two never do.
+_dispatchers_taken = False
+
+
+class _DurableDecorators(DecoratorApi):
+    """The durable decorators shared by `DFApp` and `Blueprint`."""
+
+    _durable_names: list[tuple[str, str]]
+
+    def _init_durable(self, with_dispatchers: bool) -> None:
+        self._durable_names = []
+        if with_dispatchers:
+            dispatch.register_dispatchers(self)
+
+    def orchestration_trigger(
+        self, context_name: str, orchestration: str | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            user_fn = _unwrap(fn)
+            if inspect.iscoroutinefunction(user_fn) or inspect.isasyncgenfunction(user_fn):
+                raise FunctionRegistrationError(
+                    f"Orchestrator '{user_fn.__name__}' is declared 'async def'. Orchestrators "
+                    "must be generator functions ('def' with 'yield context.call_activity(...)'); "
+                    "durable tasks are awaited with 'yield', not 'await'."
+                )
+            return self._add_durable(DurableKind.ORCHESTRATOR, orchestration, context_name, fn)
+
+        return decorator
+
+    def activity_trigger(
+        self, input_name: str, activity: str | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            return self._add_durable(DurableKind.ACTIVITY, activity, input_name, fn)
+
+        return decorator
+
+    def entity_trigger(
+        self, context_name: str, entity_name: str | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            return self._add_durable(DurableKind.ENTITY, entity_name, context_name, fn)
+
+        return decorator
+
+    def durable_client_input(
+        self,
+        client_name: str,
+        task_hub: str | None = None,
+        connection_name: str | None = None,
+    ) -> Callable[..., Any]:
+        """Inject a `DurableOrchestrationClient` as `client_name`.
+
+        No `durableClient` binding is added: the parameter is removed from the function's
+        signature and filled in by a wrapper, so any Functions host can call it.
+        """
+
+        @self._configure_function_builder
+        def wrap(fb: FunctionBuilder) -> FunctionBuilder:
+            user_fn = fb._function._func
+            fb._function._func = _inject_client(user_fn, client_name, task_hub, connection_name)
+            return fb
+
+        return wrap  # type: ignore[no-any-return]
+
+    def get_durable_functions(self) -> list[tuple[str, str]]:
+        """(kind, name) of the durable functions this container registered; hosts list them."""
+        return list(self._durable_names)
+
+    def _add_durable(
+        self, kind: DurableKind, name: str | None, param: str, fn: Callable[..., Any]
+    ) -> Callable[..., Any]:
+        if isinstance(fn, FunctionBuilder):
+            raise FunctionRegistrationError(
+                f"@{kind.value}_trigger must be the decorator closest to the function "
+                f"'{fn._function.get_function_name()}'; other Functions decorators cannot be "
+                "combined with it (give the name through the decorator's own argument)."
+            )
+        user_fn = _unwrap(fn)
+        params = inspect.signature(user_fn).parameters
+        if param not in params:
+            raise FunctionRegistrationError(
+                f"{kind.value.capitalize()} '{user_fn.__name__}' has no parameter named "
+                f"{param!r}, which its decorator names. Parameters: {', '.join(params) or 'none'}."
+            )
+        final_name = name or user_fn.__name__
+        registry.add(DurableFunction(kind, final_name, fn, param))
+        self._durable_names.append((kind.value, final_name))
+        return fn
+
+
+class DFApp(_DurableDecorators, func.FunctionApp):
+    """A Functions app with durable decorators (`import durable as df; app = df.DFApp()`)."""
+
+    def __init__(
+        self, http_auth_level: func.AuthLevel | str = func.AuthLevel.FUNCTION
+    ) -> None:
+        global _dispatchers_taken
+        func.FunctionApp.__init__(self, http_auth_level=http_auth_level)
+        self._init_durable(with_dispatchers=True)
+        _dispatchers_taken = True
+
+    def register_functions(self, function_container: DecoratorApi) -> None:
+        """Register a blueprint's functions, leaving out dispatchers this app already has."""
+        if isinstance(function_container, _DurableDecorators):
+            mine = {fb._function.get_function_name() for fb in self._function_builders}
+            for fb in function_container._function_builders:
+                fname = fb._function.get_function_name() or ""
+                if not (fname.startswith(DISPATCHER_PREFIX) and fname in mine):
+                    self._function_builders.append(fb)
+            self._durable_names.extend(function_container._durable_names)
+            return
+        super().register_functions(function_container)
+
+    register_blueprint = register_functions
+
+
+class Blueprint(_DurableDecorators, func.Blueprint):
+    """Durable decorators in a blueprint, registrable on a `DFApp` or a plain `FunctionApp`."""
+
+    def __init__(self) -> None:
+        global _dispatchers_taken
+        func.Blueprint.__init__(self)
+        self._init_durable(with_dispatchers=not _dispatchers_taken)
+        _dispatchers_taken = True
+
+
+def _unwrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return inspect.unwrap(fn)
+
+
+def _inject_client(
+    user_fn: Callable[..., Any],
+    client_name: str,
+    task_hub: str | None,
+    connection_name: str | None,
+) -> Callable[..., Any]:
+    sig = inspect.signature(user_fn)
+    if client_name not in sig.parameters:
+        raise FunctionRegistrationError(
+            f"Function '{user_fn.__name__}' has no parameter named {client_name!r}, which "
+            "@durable_client_input(client_name=...) names."
+        )
+    params = [p for p in sig.parameters.values() if p.name != client_name]
+
+    def client() -> Any:
+        from durable.client import get_client
+
+        return get_client(task_hub=task_hub, connection_name=connection_name)
+
+    wrapper: Callable[..., Any]
+    if inspect.iscoroutinefunction(user_fn):
+
+        @functools.wraps(user_fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs[client_name] = client()
+            return await user_fn(*args, **kwargs)
+
+        wrapper = async_wrapper
+    else:
+
+        @functools.wraps(user_fn)
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs[client_name] = client()
+            return user_fn(*args, **kwargs)
+
+        wrapper = sync_wrapper
+    wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {
+        k: v for k, v in getattr(user_fn, "__annotations__", {}).items() if k != client_name
+    }
+    return wrapper

@@ -1,0 +1,83 @@
+"""Activity execution: one work item in, one completion message out.
+
+Activities run at least once: the completion is sent before the host deletes the work item,
+so a crash in between re-runs the activity, and the orchestration ignores the second
+completion (same message id, same task id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import traceback
+from typing import Any
+
+from durable.core import serialization
+from durable.core.history import EventType, FailureDetails, HistoryEvent
+from durable.core.messages import TaskMessage
+from durable.errors import DurableError
+from durable.registry import DurableKind, DurableRegistry
+from durable.runtime.clock import Clock
+
+log = logging.getLogger("durable.activity")
+
+
+class ActivityNotFoundError(DurableError):
+    pass
+
+
+async def run_activity(
+    registry: DurableRegistry, message: TaskMessage, clock: Clock
+) -> TaskMessage:
+    """Run the activity a work item names and build its completion message."""
+    scheduled = message.event
+    name = scheduled.name or ""
+    try:
+        result = await _invoke(registry, name, scheduled.input)
+        text = serialization.dumps(result, where=f"the result of activity '{name}'")
+        done = HistoryEvent(
+            EventType.TaskCompleted,
+            timestamp=clock.now(),
+            task_scheduled_id=scheduled.event_id,
+            result=text,
+        )
+    except Exception as exc:  # a user's error becomes a TaskFailed, never a crash
+        log.warning("Activity '%s' of instance '%s' failed: %s", name, message.instance_id, exc)
+        details = FailureDetails(
+            error_type=type(exc).__name__,
+            error_message=str(exc),
+            stack_trace="".join(traceback.format_exception(exc)),
+        )
+        done = HistoryEvent(
+            EventType.TaskFailed,
+            timestamp=clock.now(),
+            task_scheduled_id=scheduled.event_id,
+            reason=details.error_message,
+            details=details.stack_trace,
+            failure_details=details,
+        )
+    return TaskMessage(
+        message_id=f"{message.message_id}:done",
+        instance_id=message.instance_id,
+        event=done,
+        execution_id=message.execution_id,
+    )
+
+
+async def _invoke(registry: DurableRegistry, name: str, input_text: str | None) -> Any:
+    fn = registry.get(DurableKind.ACTIVITY, name)
+    if fn is None:
+        known = ", ".join(registry.names(DurableKind.ACTIVITY)) or "none"
+        raise ActivityNotFoundError(
+            f"The activity function '{name}' does not exist in this app (activities: {known}). "
+            "Check the name passed to call_activity, and that the module defining it is "
+            "imported by function_app.py."
+        )
+    value = serialization.loads(input_text)
+    if inspect.iscoroutinefunction(inspect.unwrap(fn.func)):
+        return await fn.call(value)
+    result = await asyncio.to_thread(fn.call, value)
+    if inspect.isawaitable(result):
+        return await result
+    return result

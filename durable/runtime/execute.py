@@ -1,0 +1,142 @@
+"""Run user orchestrator code for one episode, across continue-as-new generations.
+
+This is the runtime's only contact with the pure core: it turns planned messages into new
+history events, runs the replay engine, and when the orchestration continues as new, starts
+the next generation right away in the same episode (as Durable Task does), so no message is
+needed to begin it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from durable.core import events as ev
+from durable.core.executor import OrchestrationSession
+from durable.core.history import EventType, FailureDetails, HistoryEvent, OrchestrationStatus
+from durable.core.messages import TaskMessage
+from durable.errors import OrchestrationError
+from durable.registry import DurableKind, DurableRegistry
+
+
+class OrchestratorNotFoundError(OrchestrationError):
+    pass
+
+
+@dataclass
+class Outcome:
+    execution_id: str
+    started: HistoryEvent
+    new_events: list[HistoryEvent]
+    start_seq: int
+    replaced: bool
+    full_history: list[HistoryEvent]
+    status: OrchestrationStatus
+    output: str | None
+    failure_details: FailureDetails | None
+    custom_status: str | None
+    session: Any
+    generations: int
+
+
+def _inbound(msg: TaskMessage) -> HistoryEvent:
+    return msg.event.replace(message_id=msg.message_id, event_id=-1, is_played=False)
+
+
+def _orchestrator_for(registry: DurableRegistry, name: str) -> Callable[[Any], Any]:
+    fn = registry.get(DurableKind.ORCHESTRATOR, name)
+    if fn is not None:
+        return fn.call
+
+    def missing(_context: Any) -> Any:
+        known = ", ".join(registry.names(DurableKind.ORCHESTRATOR)) or "none"
+        raise OrchestratorNotFoundError(
+            f"The orchestrator function '{name}' does not exist in this app "
+            f"(orchestrators: {known})."
+        )
+
+    return missing
+
+
+def run_generations(
+    *,
+    registry: DurableRegistry,
+    instance_id: str,
+    loaded_history: Sequence[HistoryEvent],
+    live: Any,
+    start: TaskMessage | None,
+    apply: Sequence[TaskMessage],
+    now: datetime,
+    new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    max_generations: int = 100,
+) -> Outcome:
+    inbound = [_inbound(m) for m in apply]
+    if start is not None:
+        started = _inbound(start)
+        past: list[HistoryEvent] = []
+        new = [started, *inbound]
+        replaced = bool(loaded_history)
+        session = None
+    else:
+        started = next(e for e in loaded_history if e.event_type is EventType.ExecutionStarted)
+        past = list(loaded_history)
+        new = inbound
+        replaced = False
+        session = live.session if live is not None else None
+    name = started.name or ""
+    if session is None:
+        session = OrchestrationSession(_orchestrator_for(registry, name), instance_id, past)
+    result = session.apply(new, now)
+    consumed = [m.message_id for m in ([start] if start else []) + list(apply)]
+    generations = 0
+    while result.status is OrchestrationStatus.ContinuedAsNew:
+        generations += 1
+        started = ev.execution_started(
+            now,
+            name=name,
+            instance_id=instance_id,
+            execution_id=new_execution_id(),
+            input=result.output,
+            parent=started.parent,
+            version=started.version,
+        )
+        orchestrator = _orchestrator_for(registry, name)
+        if generations > max_generations:
+            orchestrator = _too_many_generations(max_generations)
+        session = OrchestrationSession(
+            orchestrator, instance_id, custom_status=result.custom_status
+        )
+        result = session.apply([started], now)
+        first = result.new_history[0].replace(data=",".join(consumed))
+        result.new_history[0] = first
+        past, replaced = [], True
+    execution_id = started.execution_id or ""
+    new_events = list(result.new_history)
+    return Outcome(
+        execution_id=execution_id,
+        started=started,
+        new_events=new_events,
+        start_seq=len(past),
+        replaced=replaced,
+        full_history=[*past, *new_events],
+        status=result.status,
+        output=result.output,
+        failure_details=result.failure_details,
+        custom_status=result.custom_status,
+        session=session,
+        generations=generations,
+    )
+
+
+def _too_many_generations(limit: int) -> Callable[[Any], Any]:
+    def fail(_context: Any) -> Any:
+        raise OrchestrationError(
+            f"The orchestration continued as new more than {limit} times in one episode "
+            "without waiting for anything. Yield a timer or another task between "
+            "continue_as_new calls."
+        )
+
+    return fail

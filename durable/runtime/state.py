@@ -1,0 +1,52 @@
+"""What committed history says about an instance, read without running user code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from durable.core.history import EventType, HistoryEvent, OrchestrationStatus
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySummary:
+    started: HistoryEvent | None
+    status: OrchestrationStatus | None
+    message_ids: frozenset[str]
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+TERMINAL = frozenset(
+    {
+        OrchestrationStatus.Completed,
+        OrchestrationStatus.Failed,
+        OrchestrationStatus.Terminated,
+        OrchestrationStatus.Canceled,
+    }
+)
+
+
+def summarize(history: Sequence[HistoryEvent]) -> HistorySummary:
+    started: HistoryEvent | None = None
+    status: OrchestrationStatus | None = None
+    ids: set[str] = set()
+    for ev in history:
+        if ev.message_id:
+            ids.add(ev.message_id)
+        kind = ev.event_type
+        if kind is EventType.ExecutionStarted:
+            started, status = ev, OrchestrationStatus.Running
+        elif kind is EventType.ExecutionCompleted:
+            status = ev.orchestration_status or OrchestrationStatus.Completed
+        elif kind is EventType.ContinueAsNew:
+            status = OrchestrationStatus.ContinuedAsNew
+        elif kind is EventType.ExecutionSuspended and status is OrchestrationStatus.Running:
+            status = OrchestrationStatus.Suspended
+        elif kind is EventType.ExecutionResumed and status is OrchestrationStatus.Suspended:
+            status = OrchestrationStatus.Running
+        elif kind is EventType.OrchestratorStarted and ev.data:
+            ids.update(ev.data.split(","))
+    return HistorySummary(started, status, frozenset(ids))

@@ -1,0 +1,122 @@
+"""`OrchestrationRuntimeStatus` and `DurableOrchestrationStatus`, as the SDK names them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+
+class OrchestrationRuntimeStatus(Enum):
+    Running = "Running"
+    Completed = "Completed"
+    ContinuedAsNew = "ContinuedAsNew"
+    Failed = "Failed"
+    Canceled = "Canceled"
+    Terminated = "Terminated"
+    Pending = "Pending"
+    Suspended = "Suspended"
+
+
+def _iso(value: datetime | None) -> str | None:
+    """Durable Functions' status timestamps: second precision, 'Z' suffix."""
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_json_text(text: str | None) -> Any:
+    """Payloads are JSON text; a value that is not JSON (a terminate reason) stays a string."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+class DurableOrchestrationStatus:
+    def __init__(
+        self,
+        name: str | None = None,
+        instance_id: str | None = None,
+        created_time: datetime | None = None,
+        last_updated_time: datetime | None = None,
+        input_: Any = None,
+        output: Any = None,
+        runtime_status: OrchestrationRuntimeStatus | None = None,
+        custom_status: Any = None,
+        history: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._name = name
+        self._instance_id = instance_id
+        self._created_time = created_time
+        self._last_updated_time = last_updated_time
+        self._input = input_
+        self._output = output
+        self._runtime_status = runtime_status
+        self._custom_status = custom_status
+        self._history = history
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    @property
+    def instance_id(self) -> str | None:
+        return self._instance_id
+
+    @property
+    def created_time(self) -> datetime | None:
+        return self._created_time
+
+    @property
+    def last_updated_time(self) -> datetime | None:
+        return self._last_updated_time
+
+    @property
+    def input_(self) -> Any:
+        return self._input
+
+    @property
+    def output(self) -> Any:
+        return self._output
+
+    @property
+    def runtime_status(self) -> OrchestrationRuntimeStatus | None:
+        return self._runtime_status
+
+    @property
+    def custom_status(self) -> Any:
+        return self._custom_status
+
+    @property
+    def history(self) -> list[dict[str, Any]] | None:
+        return self._history
+
+    def __bool__(self) -> bool:
+        return self._created_time is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of Durable Functions' status endpoint."""
+        body: dict[str, Any] = {
+            "name": self._name,
+            "instanceId": self._instance_id,
+            "runtimeStatus": self._runtime_status.value if self._runtime_status else None,
+            "input": self._input,
+            "customStatus": self._custom_status,
+            "output": self._output,
+            "createdTime": _iso(self._created_time),
+            "lastUpdatedTime": _iso(self._last_updated_time),
+        }
+        if self._history is not None:
+            body["historyEvents"] = self._history
+        return body
+
+    def __repr__(self) -> str:
+        status = self._runtime_status.value if self._runtime_status else None
+        return f"DurableOrchestrationStatus(instance_id={self._instance_id!r}, status={status})"
