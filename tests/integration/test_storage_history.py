@@ -18,6 +18,8 @@ from durable.storage import TaskHub, TaskHubSettings
 from durable.storage.names import history_table_name
 from tests.integration import at, numbered_events, provisioned_hub, sample_events
 
+pytestmark = pytest.mark.azurite
+
 
 @pytest.fixture
 async def hub(connection_string: str, hub_name: str) -> AsyncIterator[TaskHub]:

@@ -15,6 +15,8 @@ from durable.storage import InstanceRecord, InstanceUpdate, TaskHub
 from durable.storage.names import instances_table_name
 from tests.integration import at, provisioned_hub
 
+pytestmark = pytest.mark.azurite
+
 S = OrchestrationStatus
 
 

@@ -18,6 +18,8 @@ from durable.errors import MessageFormatError
 from durable.storage import OutboundMessage, ReceivedMessage, TaskHub, codec
 from tests.integration import at, provisioned_hub, sample_events
 
+pytestmark = pytest.mark.azurite
+
 
 @pytest.fixture
 async def hub(connection_string: str, hub_name: str) -> AsyncIterator[TaskHub]:

@@ -14,6 +14,8 @@ from durable.errors import StorageUnavailableError
 from durable.storage import TaskHub, TaskHubSettings, taskhub
 from tests.integration import numbered_events
 
+pytestmark = pytest.mark.azurite
+
 
 async def _existing(connection_string: str, hub_name: str) -> tuple[set[str], set[str], set[str]]:
     prefix = hub_name.lower()
