@@ -167,7 +167,11 @@ class Host:
 
     async def _drain(self, listeners: list[Any]) -> None:
         assert self._invoker is not None
+        if self._http is not None:
+            await self._http.stop_accepting()
         await asyncio.gather(*(listener.stop() for listener in listeners))
+        _log.info("No longer accepting new work; waiting up to %.0f s for %d running "
+                  "invocation(s).", SHUTDOWN_TIMEOUT, self._invoker.active_count)
         if self._http is not None:
             await self._http.stop()
         await asyncio.gather(*(listener.drain() for listener in listeners))

@@ -70,7 +70,7 @@ def _import(script: Path) -> ModuleType:
     except (Exception, SystemExit) as exc:
         sys.modules.pop(name, None)
         raise AppLoadError(
-            f"Error importing {script}: the app failed to load.\n" + app_traceback(exc),
+            f"Failed to load {script}:\n" + app_traceback(exc),
             "Fix the error above; no functions were loaded.",
         ) from None
     return module

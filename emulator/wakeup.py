@@ -22,7 +22,10 @@ from typing import Any
 from azure.storage.queue import QueueClient
 from azure.storage.queue.aio import QueueClient as AsyncQueueClient
 
+from emulator.logs import host_logger
+
 WakeKey = tuple[str, str]
+_log = host_logger("wakeup")
 
 
 def wake_key(account_name: str, queue_name: str) -> WakeKey:
@@ -47,6 +50,8 @@ class WakeRegistry:
             callbacks = list(self._callbacks.get(key, ()))
         if not callbacks or self._loop.is_closed():
             return
+        when = f" in {delay:g} s, when it becomes visible" if delay > 0 else ""
+        _log.debug("In-process send to queue '%s': waking its listener%s.", key[1], when)
 
         def fire() -> None:
             for callback in callbacks:

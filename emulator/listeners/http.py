@@ -153,6 +153,11 @@ class HttpListener:
                 raise port_in_use(port) from None
             raise
 
+    async def stop_accepting(self) -> None:
+        """Close the listening socket; requests in progress carry on."""
+        for site in list(self._runner.sites):
+            await site.stop()
+
     async def stop(self) -> None:
         """Stop listening, then wait (bounded) for requests in progress."""
         await self._runner.cleanup()

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import threading
+import time
 
 import azure.functions as func
 
@@ -105,3 +106,15 @@ async def some_python_name(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="runtime/webhooks/sample/{id}", methods=["GET"])
 def webhook(req: func.HttpRequest) -> func.HttpResponse:
     return _json({"id": req.route_params["id"]})
+
+
+@app.route(route="slow")
+async def slow(req: func.HttpRequest) -> func.HttpResponse:
+    await asyncio.sleep(float(req.params.get("seconds", "1")))
+    return func.HttpResponse("finished")
+
+
+@app.route(route="slow-sync")
+def slow_sync(req: func.HttpRequest) -> func.HttpResponse:
+    time.sleep(float(req.params.get("seconds", "1")))
+    return func.HttpResponse("finished sync")

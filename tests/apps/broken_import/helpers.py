@@ -1,0 +1,4 @@
+"""Deliberately broken helper: fails when imported."""
+
+SETTINGS = {"a": 1}
+VALUE = SETTINGS["missing_key"]
