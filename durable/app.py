@@ -7,6 +7,7 @@ dispatchers on the task hub's control and work-item queues, and the HTTP managem
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import Callable
@@ -80,13 +81,13 @@ class _DurableDecorators(DecoratorApi):
         signature and filled in by a wrapper, so any Functions host can call it.
         """
 
-        @self._configure_function_builder
         def wrap(fb: FunctionBuilder) -> FunctionBuilder:
             user_fn = fb._function._func
             fb._function._func = _inject_client(user_fn, client_name, task_hub, connection_name)
             return fb
 
-        return wrap  # type: ignore[no-any-return]
+        configured: Callable[..., Any] = self._configure_function_builder(wrap)
+        return configured
 
     def get_durable_functions(self) -> list[tuple[str, str]]:
         """(kind, name) of the durable functions this container registered; hosts list them."""
@@ -110,6 +111,9 @@ class _DurableDecorators(DecoratorApi):
             )
         final_name = name or user_fn.__name__
         registry.add(DurableFunction(kind, final_name, fn, param))
+        # Lets `context.call_activity(fn)` name a function registered under another name.
+        with contextlib.suppress(AttributeError, TypeError):
+            fn.durable_function_name = final_name  # type: ignore[attr-defined]
         self._durable_names.append((kind.value, final_name))
         return fn
 
@@ -121,7 +125,7 @@ class DFApp(_DurableDecorators, func.FunctionApp):
         self, http_auth_level: func.AuthLevel | str = func.AuthLevel.FUNCTION
     ) -> None:
         global _dispatchers_taken
-        func.FunctionApp.__init__(self, http_auth_level=http_auth_level)
+        func.FunctionApp.__init__(self, http_auth_level=http_auth_level)  # type: ignore[no-untyped-call]
         self._init_durable(with_dispatchers=True)
         _dispatchers_taken = True
 
@@ -145,13 +149,14 @@ class Blueprint(_DurableDecorators, func.Blueprint):
 
     def __init__(self) -> None:
         global _dispatchers_taken
-        func.Blueprint.__init__(self)
+        func.Blueprint.__init__(self)  # type: ignore[no-untyped-call]
         self._init_durable(with_dispatchers=not _dispatchers_taken)
         _dispatchers_taken = True
 
 
 def _unwrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return inspect.unwrap(fn)
+    unwrapped: Callable[..., Any] = inspect.unwrap(fn)
+    return unwrapped
 
 
 def _inject_client(
@@ -190,7 +195,7 @@ def _inject_client(
             return user_fn(*args, **kwargs)
 
         wrapper = sync_wrapper
-    wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[union-attr]
     wrapper.__annotations__ = {
         k: v for k, v in getattr(user_fn, "__annotations__", {}).items() if k != client_name
     }

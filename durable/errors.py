@@ -105,14 +105,14 @@ class InstanceAlreadyExistsError(ClientError):
 
 
 class InvalidInstanceStateError(ClientError):
-    """The instance is in a state that does not allow the operation (e.g. terminate a completed one)."""
+    """The instance's state does not allow the operation (e.g. resume a running one)."""
 
 
 # --- app / indexing errors ----------------------------------------------------------------
 
 
 class FunctionRegistrationError(DurableError):
-    """A function was registered in a way that cannot work (duplicate name, async orchestrator, ...)."""
+    """A function was registered in a way that cannot work (duplicate name, async def, ...)."""
 
 
 # --- payload errors -----------------------------------------------------------------------

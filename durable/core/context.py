@@ -42,6 +42,9 @@ def function_name(value: object, argument: str) -> str:
         if not value:
             raise ValueError(f"{argument} must be a non-empty function name")
         return value
+    registered = getattr(value, "durable_function_name", None)
+    if isinstance(registered, str) and registered:
+        return registered
     inner = getattr(value, "_function", None)
     get_name = getattr(inner, "get_function_name", None)
     if callable(get_name):
