@@ -149,7 +149,7 @@ class HistoryStore:
         start: int,
         length: int | None,
     ) -> list[dict[str, Any]]:
-        by_seq = {int(r["RowKey"], 16): r for r in rows}
+        by_seq = {int(r["RowKey"], 16): r for r in rows if _is_hex(r["RowKey"])}
         if length is None:
             # A sentinel without HistoryLength (written by Durable Task itself): DF's rule,
             # rows from 0 while their ExecutionId matches.
@@ -211,6 +211,12 @@ class HistoryStore:
         """
         _check_commit_args(instance_id, expected_etag, start_seq, replace_execution)
         committed = await self._committed_at(instance_id, expected_etag)
+        if not replace_execution and committed is not None and start_seq != committed.length:
+            raise ValueError(
+                f"start_seq {start_seq} does not follow the committed history of instance "
+                f"{instance_id!r}, which has {committed.length} events; a gap or an overlap "
+                "would corrupt it"
+            )
         rows = [codec.event_to_entity(instance_id, execution_id, 0, e) for e in new_events]
         bounds = _plan_batches(rows)
         if replace_execution:
@@ -309,6 +315,10 @@ class HistoryStore:
         await self._payloads.delete_instance(instance_id)
         self._remember(instance_id, None)
         return len(keys)
+
+
+def _is_hex(key: str) -> bool:
+    return len(key) == 16 and all(c in "0123456789ABCDEF" for c in key)
 
 
 def _has_blob_refs(entity: dict[str, Any]) -> bool:

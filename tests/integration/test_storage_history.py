@@ -256,11 +256,14 @@ async def test_transaction_with_stale_sentinel_etag_writes_nothing(
         before = await _row_keys(raw_table, "atom")
         other.reset_request_counts()
         with pytest.raises(HistoryConflictError, match="another writer committed"):
-            await other.history.commit("atom", "e", numbered_events(60, start=3), stale, 3)
+            await other.history.commit("atom", "e", numbered_events(60, "lost", 2), stale, 2)
         assert other.request_counts == {"table.batch": 1}  # the rows went in the transaction
     after = await _row_keys(raw_table, "atom")
-    assert sorted(after) == sorted(before)
+    assert {k: r.metadata["etag"] for k, r in after.items()} == {
+        k: r.metadata["etag"] for k, r in before.items()
+    }
     assert after["sentinel"].metadata["etag"] == current
+    assert after["0000000000000002"]["Name"] == "act2"
 
 
 async def test_raw_transactions_fail_as_a_whole(raw_table: TableClient, hub: TaskHub) -> None:
@@ -317,5 +320,9 @@ async def test_delete_history_of_many_rows(hub: TaskHub, raw_table: TableClient)
 async def test_commit_argument_errors(hub: TaskHub) -> None:
     with pytest.raises(ValueError, match="start_seq must be 0 for a new instance"):
         await hub.history.commit("i", "e", numbered_events(1), None, 3)
+    etag = await hub.history.commit("i", "e", numbered_events(2), None, 0)
+    for wrong in (1, 3):
+        with pytest.raises(ValueError, match="does not follow the committed history"):
+            await hub.history.commit("i", "e", numbered_events(1, start=wrong), etag, wrong)
     with pytest.raises(ValueError, match="replace_execution"):
         await hub.history.commit("i", "e", numbered_events(1), "etag", 2, replace_execution=True)
