@@ -112,6 +112,8 @@ class TaskHubQueues:
         return str(self._service.url)
 
     def client(self, queue_name: str) -> QueueClient:
+        """The SDK client of one hub queue, for tools and test harnesses that act like the
+        Functions host (raw bodies, pop receipts); the runtime needs only the methods below."""
         if queue_name not in self._clients:
             self._clients[queue_name] = self._service.get_queue_client(queue_name)
         return self._clients[queue_name]

@@ -162,7 +162,7 @@ class TaskHub:
                 await asyncio.sleep(_RECREATE_POLL_S)
 
     async def _create_queue(self, name: str) -> None:
-        await self.queues.client(name).create_queue()
+        await self._queue_service.create_queue(name)
 
     async def _create_table(self, name: str) -> None:
         await self._table_service.create_table(name)
