@@ -44,10 +44,13 @@ def _start_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_start(args: argparse.Namespace) -> int:
     from emulator.host import StartOptions, run
-    from emulator.logs import setup_logging
+    from emulator.logs import quiet_after_shutdown, setup_logging
 
     setup_logging(args.verbose)
-    code, stuck = run(StartOptions(args.script_root, args.port, args.verbose))
+    try:
+        code, stuck = run(StartOptions(args.script_root, args.port, args.verbose))
+    finally:
+        quiet_after_shutdown()
     if stuck:
         # Sync functions still running in pool threads would block interpreter exit.
         sys.stdout.flush()

@@ -78,5 +78,13 @@ def setup_logging(verbose: bool) -> logging.Logger:
     return host
 
 
+def quiet_after_shutdown() -> None:
+    """After the loop has stopped, the app's unclosed storage sessions are only reported by
+    garbage collection while the interpreter exits, when formatting can no longer import
+    anything; neither helps the user."""
+    logging.raiseExceptions = False
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+
 def host_logger(name: str | None = None) -> logging.Logger:
     return logging.getLogger(HOST_LOGGER if name is None else f"{HOST_LOGGER}.{name}")
