@@ -62,7 +62,8 @@ def app(azurite: str) -> Iterator[QueueHost]:
 def test_listing_names_queue_triggers(app: QueueHost) -> None:
     for name in ("process", "process_async", "fan_out", "always_fails", "on_wake"):
         assert f"\t{name}: queueTrigger" in app.host.output
-    assert f"enqueue: [POST] http://localhost:{app.host.port}/api/enqueue" in app.host.output
+    # host.json sets extensions.http.routePrefix to "hooks"
+    assert f"enqueue: [POST] http://localhost:{app.host.port}/hooks/enqueue" in app.host.output
 
 
 def test_message_in_output_binding_out(app: QueueHost) -> None:
@@ -117,7 +118,7 @@ def test_message_that_is_not_base64_goes_to_poison(app: QueueHost) -> None:
 
 def test_in_process_send_wakes_the_listener(app: QueueHost) -> None:
     mark = app.host.mark()
-    response = requests.post(app.host.url("api/enqueue"), data="ping", timeout=10)
+    response = requests.post(app.host.url("hooks/enqueue"), data="ping", timeout=10)
     assert response.status_code == 202
     app.host.wait_for(rf"In-process send to queue '{app.names['WAKE_QUEUE']}': waking its "
                       r"listener\.$", after=mark)
@@ -126,7 +127,7 @@ def test_in_process_send_wakes_the_listener(app: QueueHost) -> None:
 
 def test_delayed_in_process_send_wakes_when_visible(app: QueueHost) -> None:
     mark = app.host.mark()
-    response = requests.post(app.host.url("api/enqueue?delay=1"), data="later", timeout=10)
+    response = requests.post(app.host.url("hooks/enqueue?delay=1"), data="later", timeout=10)
     assert response.status_code == 202
     app.host.wait_for(r"waking its listener in 1 s, when it becomes visible", after=mark)
     assert app.outputs(1, "on_wake") == [{"function": "on_wake", "body": "later"}]
