@@ -58,6 +58,8 @@ class DurableWorker:
         self._registry = functions
         self._activity_limit = asyncio.Semaphore(settings.max_concurrent_activity_functions)
         self._created: asyncio.Future[None] | None = None
+        # How many times a timer message was re-sent because it was not due yet.
+        self.timer_hops = 0
 
     async def on_control_message(self, body: bytes | str, dequeue_count: int = 1) -> None:
         message = await self.hub.queues.decode(body)
@@ -83,6 +85,7 @@ class DurableWorker:
         if remaining <= TIMER_TOLERANCE:
             return False
         await self.hub.queues.send(message, delay=min(remaining, self.settings.max_chain_delay))
+        self.timer_hops += 1
         return True
 
     async def ready(self) -> None:

@@ -19,7 +19,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob.aio import ContainerClient
 
 from durable.errors import LargePayloadMissingError
-from durable.storage.names import blob_prefix
+from durable.storage.names import blob_prefix, blob_safe
 from durable.storage.transport import storage_call
 
 QUEUE_MESSAGE_LIMIT = 45 * 1024
@@ -39,7 +39,7 @@ def exceeds_table_limit(value: str) -> bool:
 
 
 def message_blob_name(instance_id: str, message_id: str, event_type: str) -> str:
-    return f"{blob_prefix(instance_id)}message-{message_id}-{event_type}.json.gz"
+    return f"{blob_prefix(instance_id)}message-{blob_safe(message_id)}-{event_type}.json.gz"
 
 
 async def _compress(text: str) -> bytes:

@@ -112,9 +112,20 @@ def unescape_key(value: str) -> str:
     return "".join(out)
 
 
+def blob_safe(value: str) -> str:
+    """An injective spelling of `value` with only letters, digits, '-' and '.'.
+
+    Blob names with ':' and similar characters are signed differently by the SDK and checked
+    differently by Azurite (AuthorizationFailure), and instance and message ids may hold them.
+    """
+    return "".join(
+        ch if (ch.isascii() and ch.isalnum()) or ch in "-." else f"_{ord(ch):x}_" for ch in value
+    )
+
+
 def blob_prefix(instance_id: str) -> str:
     """Every large-payload blob of an instance lives under this prefix, so purge is one listing.
 
     The trailing slash keeps instance 'a' from matching the blobs of instance 'ab'.
     """
-    return escape_key(instance_id) + "/"
+    return blob_safe(instance_id) + "/"
