@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -24,6 +24,14 @@ def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    text = str(value)
+    parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_json_text(text: str | None) -> Any:
@@ -117,6 +125,47 @@ class DurableOrchestrationStatus:
             body["historyEvents"] = self._history
         return body
 
+    @classmethod
+    def from_json(cls, json_obj: Any) -> DurableOrchestrationStatus:
+        """Read a status endpoint body (dict or JSON text), as the SDK does; a body that is
+        not an object (an error text) becomes a falsy status carrying it as `message`."""
+        if isinstance(json_obj, str):
+            try:
+                json_obj = json.loads(json_obj)
+            except ValueError:
+                return cls(message=json_obj)
+        if not isinstance(json_obj, dict):
+            return cls(message=json_obj)
+        status = json_obj.get("runtimeStatus")
+        return cls(
+            name=json_obj.get("name"),
+            instance_id=json_obj.get("instanceId"),
+            created_time=_parse_time(json_obj.get("createdTime")),
+            last_updated_time=_parse_time(json_obj.get("lastUpdatedTime")),
+            input_=json_obj.get("input"),
+            output=json_obj.get("output"),
+            runtime_status=OrchestrationRuntimeStatus(status) if status else None,
+            custom_status=json_obj.get("customStatus"),
+            history=json_obj.get("historyEvents"),
+        )
+
     def __repr__(self) -> str:
         status = self._runtime_status.value if self._runtime_status else None
         return f"DurableOrchestrationStatus(instance_id={self._instance_id!r}, status={status})"
+
+
+class PurgeHistoryResult:
+    """What a purge deleted, as the SDK reports it."""
+
+    def __init__(self, instancesDeleted: int) -> None:  # the SDK's parameter name
+        self._instances_deleted = instancesDeleted
+
+    @property
+    def instances_deleted(self) -> int:
+        return self._instances_deleted
+
+    def to_json(self) -> dict[str, int]:
+        return {"instancesDeleted": self._instances_deleted}
+
+    def __repr__(self) -> str:
+        return f"PurgeHistoryResult(instances_deleted={self._instances_deleted})"

@@ -36,7 +36,9 @@ class Running:
 
 
 @asynccontextmanager
-async def running_hub(settings: TaskHubSettings, clock: Clock | None = None) -> AsyncIterator[Running]:
+async def running_hub(
+    settings: TaskHubSettings, clock: Clock | None = None
+) -> AsyncIterator[Running]:
     """A worker + client + pump on a fresh hub, deleted afterwards."""
     hub = TaskHub(settings)
     await hub.create_if_not_exists()

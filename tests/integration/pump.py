@@ -29,7 +29,8 @@ class QueuePump:
     async def __aenter__(self) -> QueuePump:
         queues = self.worker.hub.queues
         for name in queues.control_queue_names:
-            self._tasks.append(asyncio.create_task(self._poll(name, self.worker.on_control_message)))
+            poll = self._poll(name, self.worker.on_control_message)
+            self._tasks.append(asyncio.create_task(poll))
         self._tasks.append(
             asyncio.create_task(self._poll(queues.work_item_queue_name, self.worker.on_work_item))
         )
