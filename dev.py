@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Set up and run the project: `python3 dev.py sample` or `python3 dev.py test`.
+
+Works on a fresh machine with Python 3.11+ and Node 20+: it creates `.venv`, installs the
+package with its dev extra, installs Azurite from npm into `node_modules`, and then runs the
+sample app (the emulator starts Azurite by itself) or the test suite (against an Azurite it
+starts when none is listening).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+STAMP = VENV / ".installed"
+AZURITE_PORTS = (10000, 10001, 10002)
+
+
+def run(cmd: list[str], **kw: object) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT, **kw)  # type: ignore[call-overload]
+
+
+def setup() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11+ is needed, this is {sys.version.split()[0]}")
+    if not PY.exists():
+        run([sys.executable, "-m", "venv", str(VENV)])
+    inputs = [ROOT / "pyproject.toml", ROOT / "package.json", ROOT / "package-lock.json"]
+    newest = max(p.stat().st_mtime for p in inputs if p.exists())
+    if not STAMP.exists() or STAMP.stat().st_mtime < newest:
+        run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+        run([str(PY), "-m", "pip", "install", "--quiet", "-e", ".[dev]"])
+        npm = shutil.which("npm")
+        if npm is None:
+            sys.exit("npm (Node 20+) is needed to install Azurite")
+        lock = (ROOT / "package-lock.json").exists()
+        run([npm, "ci" if lock else "install", "--no-audit", "--no-fund", "--loglevel=error"])
+        STAMP.touch()
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start_azurite() -> subprocess.Popen[bytes] | None:
+    """An Azurite for the test run, unless one already listens."""
+    if all(listening(p) for p in AZURITE_PORTS):
+        return None
+    data = tempfile.mkdtemp(prefix="azurite-tests-")
+    exe = ROOT / "node_modules" / ".bin" / "azurite"
+    proc = subprocess.Popen(
+        [str(exe), "--silent", "--skipApiVersionCheck", "--loose", "--location", data],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not all(listening(p) for p in AZURITE_PORTS):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            sys.exit("Azurite did not start listening on 10000-10002")
+        time.sleep(0.2)
+    return proc
+
+
+def test(args: list[str]) -> int:
+    setup()
+    run([str(PY), "-m", "ruff", "check", "."])
+    run([str(PY), "-m", "mypy"])
+    azurite = start_azurite()
+    try:
+        return subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT)
+    finally:
+        if azurite is not None:
+            azurite.terminate()
+            azurite.wait(20)
+
+
+def sample(args: list[str]) -> int:
+    setup()
+    return subprocess.call([str(PY), "-m", "emulator", "start", *args], cwd=ROOT)
+
+
+def main() -> int:
+    commands = {"sample": sample, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        print("usage: python3 dev.py sample [--port N] | test [pytest args]")
+        return 2
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
