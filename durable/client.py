@@ -1,69 +1,73 @@
 """`DurableOrchestrationClient`: start and manage orchestration instances.
 
 The client talks to the task hub in storage directly (as Core Tools' `func durable` does),
-not through an HTTP hop: it enqueues control messages and reads the Instances table.
+not through an HTTP hop: it enqueues control messages and reads the Instances table. The
+HTTP management API (`durable.http_api`) is a thin layer over this class.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import unicodedata
+import time
 import uuid
+from datetime import datetime
 from typing import Any
 
+import azure.functions as func
+
+from durable.client_support import (
+    FINAL_STATES,
+    RUNNING_STATES,
+    function_name,
+    status_from_record,
+    validate_instance_id,
+)
 from durable.core import serialization
 from durable.core.history import EventType, HistoryEvent, OrchestrationStatus
 from durable.core.messages import TaskMessage
 from durable.errors import (
     InstanceAlreadyExistsError,
+    InstanceConflictError,
     InstanceNotFoundError,
     InvalidInstanceStateError,
 )
-from durable.registry import DurableKind, registry
+from durable.http import links
 from durable.runtime import config
 from durable.runtime.clock import clock
-from durable.status import DurableOrchestrationStatus, OrchestrationRuntimeStatus, parse_json_text
-from durable.storage.instance_store import InstanceConflictError, InstanceRecord
+from durable.status import (
+    DurableOrchestrationStatus,
+    OrchestrationRuntimeStatus,
+    PurgeHistoryResult,
+)
+from durable.storage.instance_store import MAX_PAGE_SIZE, InstanceRecord
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 
 log = logging.getLogger("durable.client")
+__all__ = [
+    "DurableOrchestrationClient",
+    "get_client",
+    "status_from_record",
+    "validate_instance_id",
+]
 
-MAX_INSTANCE_ID_LENGTH = 256
-RUNNING_STATES = frozenset(
-    {
-        OrchestrationStatus.Pending,
-        OrchestrationStatus.Running,
-        OrchestrationStatus.Suspended,
-        OrchestrationStatus.ContinuedAsNew,
-    }
-)
-
-
-def validate_instance_id(instance_id: str) -> None:
-    """Reject ids Durable Functions rejects, naming the problem."""
-    if not isinstance(instance_id, str) or not instance_id.strip():
-        raise ValueError("instance_id must be a non-empty string")
-    if len(instance_id) > MAX_INSTANCE_ID_LENGTH:
-        raise ValueError(
-            f"instance_id is {len(instance_id)} characters long; the limit is "
-            f"{MAX_INSTANCE_ID_LENGTH}"
-        )
-    if instance_id.startswith("@"):
-        raise ValueError("instance_id must not start with '@' (reserved for entities)")
-    for ch in instance_id:
-        if ch in "/\\#?":
-            raise ValueError(f"instance_id {instance_id!r} contains {ch!r}; '/', '\\', '#' "
-                             "and '?' are not allowed")
-        if unicodedata.category(ch) == "Cc":
-            raise ValueError(f"instance_id contains the control character U+{ord(ch):04X}")
+PURGE_CONCURRENCY = 16
 
 
 class DurableOrchestrationClient:
-    def __init__(self, settings: TaskHubSettings, hub: TaskHub | None = None) -> None:
+    def __init__(
+        self,
+        settings: TaskHubSettings,
+        hub: TaskHub | None = None,
+        *,
+        check_function_names: bool = True,
+    ) -> None:
+        """`check_function_names=False` lets a process that does not load the app (the
+        `durable` command line) start orchestrators it cannot see."""
         self._settings = settings
         self._hub = hub
+        self._check_names = check_function_names
         self.task_hub_name = settings.hub_name
 
     async def _taskhub(self) -> TaskHub:
@@ -83,13 +87,23 @@ class DurableOrchestrationClient:
         client_input: Any = None,
     ) -> str:
         """Start an instance; the id of a finished instance may be reused (overwriting it)."""
-        name = _function_name(orchestration_function_name)
-        if instance_id is None or instance_id == "":
-            instance_id = uuid.uuid4().hex
-        validate_instance_id(instance_id)
+        name = function_name(orchestration_function_name, self._check_names)
         input_text = serialization.dumps(
             client_input, where=f"client_input of start_new('{name}')"
         )
+        return await self._start(name, instance_id, input_text)
+
+    async def restart(self, instance_id: str, restart_with_new_instance_id: bool = True) -> str:
+        """Start the orchestrator of an instance again with the same input (extension API)."""
+        record = await self._require(instance_id, include_input=True)
+        name = function_name(record.name or "", self._check_names)
+        new_id = None if restart_with_new_instance_id else instance_id
+        return await self._start(name, new_id, record.input)
+
+    async def _start(self, name: str, instance_id: str | None, input_text: str | None) -> str:
+        if instance_id is None or instance_id == "":
+            instance_id = uuid.uuid4().hex
+        validate_instance_id(instance_id)
         hub = await self._taskhub()
         execution_id = uuid.uuid4().hex
         now = clock.now()
@@ -105,7 +119,7 @@ class DurableOrchestrationClient:
             generation=(existing.generation + 1) if existing else 0,
             task_hub_name=hub.hub_name,
         )
-        await self._claim(record, existing)
+        await self._claim(hub, record, existing)
         started = HistoryEvent(
             EventType.ExecutionStarted,
             timestamp=now,
@@ -114,14 +128,13 @@ class DurableOrchestrationClient:
             instance_id=instance_id,
             execution_id=execution_id,
         )
-        message = TaskMessage(uuid.uuid4().hex, instance_id, started, execution_id)
-        await hub.queues.send(message)
+        await hub.queues.send(TaskMessage(uuid.uuid4().hex, instance_id, started, execution_id))
         return instance_id
 
-    async def _claim(self, record: InstanceRecord, existing: InstanceRecord | None) -> None:
+    @staticmethod
+    async def _claim(hub: TaskHub, record: InstanceRecord, existing: InstanceRecord | None) -> None:
         """Write the Pending row before the start message, so a worker that sees the message
         also sees which execution the client meant (a stale start is then recognisable)."""
-        hub = await self._taskhub()
         iid = record.instance_id
         if existing is not None and existing.runtime_status in RUNNING_STATES:
             raise InstanceAlreadyExistsError(
@@ -148,6 +161,8 @@ class DurableOrchestrationClient:
         show_history_output: bool = False,
         show_input: bool = False,
     ) -> DurableOrchestrationStatus:
+        """The status, or a falsy status (with `message`) when there is no such instance.
+        History is that of the current execution; a Pending instance has none yet."""
         hub = await self._taskhub()
         record = await hub.instances.get(instance_id, include_input=show_input)
         if record is None:
@@ -157,12 +172,75 @@ class DurableOrchestrationClient:
             from durable.history_view import history_for_status
 
             loaded = await hub.history.load_history(instance_id)
-            status._history = history_for_status(loaded.events, show_history_output, show_input)
+            current = (
+                record.runtime_status is not OrchestrationStatus.Pending
+                and loaded.execution_id == record.execution_id
+            )
+            events = loaded.events if current else []
+            status._history = history_for_status(events, show_history_output, show_input)
         return status
 
-    async def _require(self, instance_id: str) -> InstanceRecord:
+    async def get_status_all(self) -> list[DurableOrchestrationStatus]:
+        """Every instance of the task hub (all pages, unlike the SDK's first page only)."""
+        return await self.get_status_by()
+
+    async def get_status_by(
+        self,
+        created_time_from: datetime | None = None,
+        created_time_to: datetime | None = None,
+        runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+    ) -> list[DurableOrchestrationStatus]:
+        found: list[DurableOrchestrationStatus] = []
+        token: str | None = None
+        while True:
+            page, token = await self.get_status_page(
+                created_time_from=created_time_from,
+                created_time_to=created_time_to,
+                runtime_status=runtime_status,
+                page_size=MAX_PAGE_SIZE,
+                continuation_token=token,
+            )
+            found.extend(page)
+            if token is None:
+                return found
+
+    async def get_status_page(
+        self,
+        *,
+        created_time_from: datetime | None = None,
+        created_time_to: datetime | None = None,
+        runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+        instance_id_prefix: str | None = None,
+        page_size: int = 100,
+        continuation_token: str | None = None,
+        show_input: bool = True,
+    ) -> tuple[list[DurableOrchestrationStatus], str | None]:
+        """One page of at most `page_size` statuses and the token of the next (None at the
+        end): the paging of the HTTP API's `GET instances` and of `durable get-instances`."""
         hub = await self._taskhub()
-        record = await hub.instances.get(instance_id, include_input=False)
+        statuses = [OrchestrationStatus[s.value] for s in runtime_status or ()]
+        size = max(1, min(page_size, MAX_PAGE_SIZE))
+        records: list[InstanceRecord] = []
+        token = continuation_token
+        while len(records) < size:
+            got, token = await hub.instances.query(
+                created_from=created_time_from,
+                created_to=created_time_to,
+                statuses=statuses,
+                instance_id_prefix=instance_id_prefix,
+                exclude_entities=True,
+                top=size - len(records),
+                continuation_token=token,
+                include_input=show_input,
+            )
+            records.extend(got)
+            if token is None:
+                break
+        return [status_from_record(r, show_input) for r in records], token
+
+    async def _require(self, instance_id: str, include_input: bool = False) -> InstanceRecord:
+        hub = await self._taskhub()
+        record = await hub.instances.get(instance_id, include_input=include_input)
         if record is None:
             raise InstanceNotFoundError(f"No instance with id '{instance_id}' was found.")
         return record
@@ -191,6 +269,7 @@ class DurableOrchestrationClient:
         await client._send(instance_id, event)
 
     async def terminate(self, instance_id: str, reason: str | None = None) -> None:
+        """Terminate a running instance; a finished one is left as it is (as the SDK)."""
         record = await self._require(instance_id)
         if record.runtime_status not in RUNNING_STATES:
             log.info("Instance '%s' is already %s", instance_id, record.runtime_status.name)
@@ -219,6 +298,26 @@ class DurableOrchestrationClient:
         await self._send(instance_id, HistoryEvent(EventType.ExecutionResumed, clock.now(),
                                                    reason=reason))
 
+    async def rewind(
+        self,
+        instance_id: str,
+        reason: str,
+        task_hub_name: str | None = None,
+        connection_name: str | None = None,
+    ) -> None:
+        """Re-run the failed work of a Failed instance (and of its failed
+        sub-orchestrations); what succeeded before is replayed, not re-run."""
+        from durable.rewind import rewind_instance
+
+        client = self._other(task_hub_name, connection_name)
+        record = await client._require(instance_id)
+        if record.runtime_status is not OrchestrationStatus.Failed:
+            raise InvalidInstanceStateError(
+                f"Instance '{instance_id}' is {record.runtime_status.name}; only Failed "
+                "instances can be rewound."
+            )
+        await rewind_instance(await client._taskhub(), instance_id, reason)
+
     async def _send(self, instance_id: str, event: HistoryEvent) -> None:
         hub = await self._taskhub()
         await hub.queues.send(TaskMessage(uuid.uuid4().hex, instance_id, event, None))
@@ -228,35 +327,85 @@ class DurableOrchestrationClient:
             return self
         return DurableOrchestrationClient(config.load_settings(task_hub, connection))
 
+    # --- purge --------------------------------------------------------------------------
 
-def status_from_record(record: InstanceRecord, show_input: bool) -> DurableOrchestrationStatus:
-    return DurableOrchestrationStatus(
-        name=record.name,
-        instance_id=record.instance_id,
-        created_time=record.created_time,
-        last_updated_time=record.last_updated_time,
-        input_=parse_json_text(record.input) if show_input else None,
-        output=parse_json_text(record.output),
-        runtime_status=OrchestrationRuntimeStatus(record.runtime_status.name),
-        custom_status=parse_json_text(record.custom_status),
-    )
+    async def purge_instance_history(self, instance_id: str) -> PurgeHistoryResult:
+        """Delete an instance's history, row and payload blobs, whatever its status."""
+        hub = await self._taskhub()
+        existed = await hub.purge_instance(instance_id)
+        return PurgeHistoryResult(instancesDeleted=1 if existed else 0)
 
+    async def purge_instance_history_by(
+        self,
+        created_time_from: datetime | None = None,
+        created_time_to: datetime | None = None,
+        runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+    ) -> PurgeHistoryResult:
+        """Purge the instances created in the range with one of the statuses (any status
+        when None). Unlike Durable Functions, non-terminal statuses asked for are honoured,
+        not silently dropped from the filter."""
+        found = await self.get_status_by(created_time_from, created_time_to, runtime_status)
+        hub = await self._taskhub()
+        limit = asyncio.Semaphore(PURGE_CONCURRENCY)
 
-def _function_name(name: Any) -> str:
-    """The SDK also accepts the decorated function itself."""
-    if callable(name):
-        name = getattr(name, "__name__", str(name))
-    if not isinstance(name, str) or not name:
-        raise ValueError("orchestration_function_name must be a non-empty string")
-    if registry.names(DurableKind.ORCHESTRATOR) and registry.get(
-        DurableKind.ORCHESTRATOR, name
-    ) is None:
-        known = ", ".join(registry.names(DurableKind.ORCHESTRATOR))
-        raise ValueError(
-            f"The orchestrator function '{name}' does not exist in this app "
-            f"(orchestrators: {known})."
+        async def purge(instance_id: str) -> bool:
+            async with limit:
+                return await hub.purge_instance(instance_id)
+
+        done = await asyncio.gather(*(purge(s.instance_id) for s in found if s.instance_id))
+        return PurgeHistoryResult(instancesDeleted=sum(done))
+
+    # --- HTTP helpers -------------------------------------------------------------------
+
+    def create_http_management_payload(self, instance_id: str) -> dict[str, str]:
+        """The management links of an instance, for the app's own host name (no key)."""
+        return self._payload(links.default_origin(), instance_id, None)
+
+    def create_check_status_response(
+        self, request: func.HttpRequest, instance_id: str
+    ) -> func.HttpResponse:
+        """202 with the management links, built from the request's scheme and host."""
+        origin = links.origin_of(request.url)
+        payload = self._payload(origin, instance_id, links.function_key(request))
+        return links.check_status_response(payload)
+
+    def _payload(self, origin: str, instance_id: str, code: str | None) -> dict[str, str]:
+        query = links.query_suffix(
+            self.task_hub_name, links.connection_param(self._settings.connection_name), code
         )
-    return name
+        return links.management_urls(origin + links.webhook_path(), instance_id, query)
+
+    async def wait_for_completion_or_create_check_status_response(
+        self,
+        request: func.HttpRequest,
+        instance_id: str,
+        timeout_in_milliseconds: int = 10000,
+        retry_interval_in_milliseconds: int = 1000,
+    ) -> func.HttpResponse:
+        """As the SDK: Completed → 200 with the output; Terminated/Canceled → 200 and Failed
+        → 500 with the status; still running at the timeout → the check-status response."""
+        status = await self.wait_for_final_status(
+            instance_id, timeout_in_milliseconds / 1000, retry_interval_in_milliseconds / 1000
+        )
+        done = links.final_status_response(status, failed_code=500)
+        return done or self.create_check_status_response(request, instance_id)
+
+    async def wait_for_final_status(
+        self, instance_id: str, timeout_s: float, interval_s: float
+    ) -> DurableOrchestrationStatus:
+        """Poll until the instance finishes or `timeout_s` passes; the last status seen."""
+        if interval_s > timeout_s:
+            raise ValueError(
+                f"the retry interval ({interval_s * 1000:g} ms) must not be longer than the "
+                f"timeout ({timeout_s * 1000:g} ms)"
+            )
+        deadline = time.monotonic() + timeout_s
+        while True:
+            status = await self.get_status(instance_id, show_input=True)
+            remaining = deadline - time.monotonic()
+            if (status and status.runtime_status in FINAL_STATES) or remaining <= 0:
+                return status
+            await asyncio.sleep(min(max(interval_s, 0.01), remaining))
 
 
 _clients: dict[tuple[int, str | None, str | None], DurableOrchestrationClient] = {}

@@ -28,6 +28,9 @@ def register_dispatchers(container: DecoratorApi) -> None:
     _register_queue_function(
         container, "durable_workitems", f"{hub}-workitems", connection, _on_work_item
     )
+    from durable import http_api
+
+    http_api.register_management_api(container)
 
 
 def _register_queue_function(

@@ -1,0 +1,79 @@
+"""Checks and conversions the client shares with the HTTP API and the command line."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from durable.core.history import OrchestrationStatus
+from durable.registry import DurableKind, registry
+from durable.status import DurableOrchestrationStatus, OrchestrationRuntimeStatus, parse_json_text
+from durable.storage.instance_store import InstanceRecord
+
+MAX_INSTANCE_ID_LENGTH = 256
+# Statuses in which Durable Functions refuses to start an instance over the existing one.
+RUNNING_STATES = frozenset(
+    {
+        OrchestrationStatus.Pending,
+        OrchestrationStatus.Running,
+        OrchestrationStatus.Suspended,
+        OrchestrationStatus.ContinuedAsNew,
+    }
+)
+FINAL_STATES = frozenset(
+    {
+        OrchestrationRuntimeStatus.Completed,
+        OrchestrationRuntimeStatus.Failed,
+        OrchestrationRuntimeStatus.Terminated,
+        OrchestrationRuntimeStatus.Canceled,
+    }
+)
+
+
+def validate_instance_id(instance_id: str) -> None:
+    """Reject ids Durable Functions rejects, naming the problem."""
+    if not isinstance(instance_id, str) or not instance_id.strip():
+        raise ValueError("instance_id must be a non-empty string")
+    if len(instance_id) > MAX_INSTANCE_ID_LENGTH:
+        raise ValueError(
+            f"instance_id is {len(instance_id)} characters long; the limit is "
+            f"{MAX_INSTANCE_ID_LENGTH}"
+        )
+    if instance_id.startswith("@"):
+        raise ValueError("instance_id must not start with '@' (reserved for entities)")
+    for ch in instance_id:
+        if ch in "/\\#?":
+            raise ValueError(f"instance_id {instance_id!r} contains {ch!r}; '/', '\\', '#' "
+                             "and '?' are not allowed")
+        if unicodedata.category(ch) == "Cc":
+            raise ValueError(f"instance_id contains the control character U+{ord(ch):04X}")
+
+
+def status_from_record(record: InstanceRecord, show_input: bool) -> DurableOrchestrationStatus:
+    return DurableOrchestrationStatus(
+        name=record.name,
+        instance_id=record.instance_id,
+        created_time=record.created_time,
+        last_updated_time=record.last_updated_time,
+        input_=parse_json_text(record.input) if show_input else None,
+        output=parse_json_text(record.output),
+        runtime_status=OrchestrationRuntimeStatus(record.runtime_status.name),
+        custom_status=parse_json_text(record.custom_status),
+    )
+
+
+def function_name(name: Any, check: bool = True) -> str:
+    """The SDK also accepts the decorated function itself."""
+    if callable(name):
+        name = getattr(name, "durable_function_name", None) or getattr(
+            name, "__name__", str(name)
+        )
+    if not isinstance(name, str) or not name:
+        raise ValueError("orchestration_function_name must be a non-empty string")
+    known = registry.names(DurableKind.ORCHESTRATOR)
+    if check and known and registry.get(DurableKind.ORCHESTRATOR, name) is None:
+        raise ValueError(
+            f"The orchestrator function '{name}' does not exist in this app "
+            f"(orchestrators: {', '.join(known)})."
+        )
+    return name
