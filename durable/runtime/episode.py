@@ -20,7 +20,6 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from durable.core.history import EventType, HistoryEvent, OrchestrationStatus
 from durable.core.messages import TaskMessage
@@ -28,6 +27,7 @@ from durable.errors import HistoryConflictError
 from durable.registry import DurableRegistry
 from durable.runtime import sessions
 from durable.runtime.clock import Clock
+from durable.runtime.faults import crash_point
 from durable.runtime.outbox import Outbound, derive_outbound, episode_containing
 from durable.runtime.sender import Sender
 from durable.runtime.state import HistorySummary, summarize
@@ -204,11 +204,13 @@ class OrchestrationEpisodes:
             start_seq=outcome.start_seq,
             replace_execution=outcome.replaced,
         )
+        crash_point("after_commit")
         started = outcome.started
         out: list[Outbound] = derive_outbound(
             instance_id, outcome.execution_id, started, outcome.new_events, self._clock.now()
         )
         await self._sender.send_all(out)
+        crash_point("after_send")
         await self._sender.update_instance(instance_id, outcome)
         full = outcome.full_history
         if outcome.status in (OrchestrationStatus.Running, OrchestrationStatus.Suspended):
@@ -221,7 +223,3 @@ class OrchestrationEpisodes:
 
 def _start_first(msg: TaskMessage) -> int:
     return 0 if msg.event.event_type is EventType.ExecutionStarted else 1
-
-
-def _now_iso(now: datetime) -> str:
-    return now.isoformat()

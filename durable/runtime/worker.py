@@ -18,6 +18,7 @@ from durable.runtime.activities import run_activity
 from durable.runtime.clock import Clock, clock
 from durable.runtime.coalesce import EpisodeCoalescer
 from durable.runtime.episode import OrchestrationEpisodes
+from durable.runtime.faults import crash_point
 from durable.runtime.sender import Sender
 from durable.runtime.sessions import SessionCache
 from durable.storage.settings import TaskHubSettings
@@ -74,6 +75,7 @@ class DurableWorker:
             return
         async with self._activity_limit:
             done = await run_activity(self._registry, message, self.clock)
+        crash_point("in_activity")
         await self.hub.queues.send(done)
 
     async def _rechain_if_early(self, message: TaskMessage) -> bool:

@@ -1,0 +1,59 @@
+"""Hosts killed with SIGKILL at chosen points of an episode; a fresh host finishes the work.
+
+Every instance must complete with the right output and no history may hold a completion
+twice, whichever point the crash hit (DESIGN.md: nothing lost, state exactly once).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.durable_hosts import (
+    duplicate_completions,
+    durable_host,
+    hub_for,
+    start,
+    wait_all_finished,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    "point", ["after_commit:3", "after_send:3", "in_activity:2"], ids=lambda p: p.split(":")[0]
+)
+async def test_killed_host_loses_nothing(point: str, azurite: str, hub_name: str) -> None:
+    hub = hub_for(hub_name, azurite)
+    doomed = durable_host(hub_name, DURABLE_TEST_CRASH_AT=point)
+    try:
+        doomed.wait_ready()
+        ids = [start(doomed, "hello_sequence", f"{i}-") for i in range(3)]
+        ids.append(start(doomed, "parent", "p-"))
+        code = doomed.process.wait(60)
+        assert code == -9, f"the host should have been killed at {point}, exit {code}"
+    finally:
+        doomed.stop()
+    survivor = durable_host(hub_name)
+    try:
+        survivor.wait_ready()
+        finished = await wait_all_finished(hub, ids, timeout=120)
+    finally:
+        survivor.stop()
+    try:
+        for iid in ids[:3]:
+            rec = finished[iid]
+            assert rec.runtime_status.name == "Completed", (point, rec.output)
+            n = iid and ids.index(iid)
+            expected = [f"Hello {n}-{c}!" for c in ("Tokyo", "Seattle", "London")]
+            assert json.loads(rec.output or "null") == expected
+        parent = finished[ids[3]]
+        assert parent.runtime_status.name == "Completed", parent.output
+        assert json.loads(parent.output or "null")[1] == 5
+        for iid in [*ids, f"{ids[3]}:0", f"{ids[3]}:1"]:
+            events = (await hub.history.load_history(iid)).events
+            assert duplicate_completions(events) == [], (point, iid)
+    finally:
+        await hub.delete()
+        await hub.close()
