@@ -48,7 +48,8 @@ async def wait_all_finished(
         if not pending:
             break
         if time.monotonic() > deadline:
-            raise AssertionError(f"{len(pending)} instance(s) unfinished, e.g. {sorted(pending)[:3]}")
+            sample = sorted(pending)[:3]
+            raise AssertionError(f"{len(pending)} instance(s) unfinished, e.g. {sample}")
         await asyncio.sleep(0.2)
     return done
 
