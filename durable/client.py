@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -82,7 +83,7 @@ class DurableOrchestrationClient:
 
     async def start_new(
         self,
-        orchestration_function_name: str,
+        orchestration_function_name: str | Callable[..., Any],
         instance_id: str | None = None,
         client_input: Any = None,
     ) -> str:

@@ -13,6 +13,10 @@ same execution id), so it races safely with anything else writing that instance.
 rewound instance's row goes back to Pending and a GenericEvent message wakes it up. A crash
 in between is repaired by rewinding again: an instance whose history is no longer Failed is
 only re-marked and re-woken.
+
+One limit, shared with Durable Functions: a failure notice redelivered after the rewind (the
+host crashed between committing it and deleting its message) is indistinguishable from the
+re-run's own completion, and would fail the task again.
 """
 
 from __future__ import annotations
@@ -45,8 +49,11 @@ class _Rewrite:
 
 
 def _generic(event: HistoryEvent) -> HistoryEvent:
+    """The neutralised row. It forgets the id of the message that brought it: message ids
+    derive from (execution, sequence number), so the re-run's completion arrives with the
+    same id as the failure did, and must not be taken for a redelivery of it."""
     note = f"Rewound: {event.event_type.name}"
-    return event.replace(event_type=EventType.GenericEvent, data=note)
+    return event.replace(event_type=EventType.GenericEvent, data=note, message_id=None)
 
 
 def rewrite_failures(events: Sequence[HistoryEvent]) -> _Rewrite:
