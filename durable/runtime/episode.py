@@ -90,8 +90,13 @@ class OrchestrationEpisodes:
                     raise
 
     async def _episode(self, instance_id: str, messages: list[TaskMessage]) -> None:
-        loaded = await self._load(instance_id)
+        loaded = self._cached(instance_id) or await self._load(instance_id)
         plan = await self._plan(instance_id, loaded, messages)
+        if loaded.session is not None and not _applies_all(plan, messages):
+            # Only a commit proves a cached session current; a decision to drop, defer or
+            # re-send is taken on freshly read history instead.
+            loaded = await self._load(instance_id)
+            plan = await self._plan(instance_id, loaded, messages)
         if plan.duplicates:
             await self._recover(instance_id, loaded, plan.duplicates)
         if plan.defer:
@@ -100,15 +105,20 @@ class OrchestrationEpisodes:
             return
         await self._execute(instance_id, loaded, plan)
 
-    async def _load(self, instance_id: str) -> Loaded:
+    def _cached(self, instance_id: str) -> Loaded | None:
+        """A live session from an earlier episode of this process, used without a read.
+
+        The commit is conditional on the ETag this process wrote last, so if anyone else wrote
+        since, the commit fails with a conflict, the session is thrown away, and the episode
+        runs again on freshly loaded history. One storage read per episode saved.
+        """
         live = self._cache.get(instance_id)
-        history_store = self._hub.history  # type: ignore[attr-defined]
-        if live is not None:
-            etag = await history_store.read_etag(instance_id)
-            if etag == live.etag:
-                return Loaded(live.history, live.etag, live.summary, live)
-            self._cache.drop(instance_id)
-        got = await history_store.load_history(instance_id)
+        if live is None:
+            return None
+        return Loaded(live.history, live.etag, live.summary, live)
+
+    async def _load(self, instance_id: str) -> Loaded:
+        got = await self._hub.history.load_history(instance_id)  # type: ignore[attr-defined]
         return Loaded(list(got.events), got.etag, summarize(got.events))
 
     async def _plan(
@@ -153,6 +163,9 @@ class OrchestrationEpisodes:
         if summary.started is not None and not summary.is_terminal:
             log.warning("Ignoring a start of '%s' while it runs (execution %s)", instance_id,
                         summary.started.execution_id)
+            return
+        if summary.started is None:
+            plan.start = msg  # a first start: nothing older it could be a stale copy of
             return
         record = await self._hub.instances.get(instance_id)  # type: ignore[attr-defined]
         if record is not None and record.execution_id not in (None, "", exec_id):
@@ -211,14 +224,22 @@ class OrchestrationEpisodes:
         )
         await self._sender.send_all(out)
         crash_point("after_send")
-        await self._sender.update_instance(instance_id, outcome)
+        visible = (outcome.status, outcome.custom_status, outcome.execution_id)
+        live = loaded.session
+        if live is None or live.written != visible:
+            await self._sender.update_instance(instance_id, outcome)
         full = outcome.full_history
         if outcome.status in (OrchestrationStatus.Running, OrchestrationStatus.Suspended):
+            summary = summarize(full)
             self._cache.put(
-                instance_id, sessions.LiveSession(outcome.session, etag, full, summarize(full))
+                instance_id, sessions.LiveSession(outcome.session, etag, full, summary, visible)
             )
         else:
             self._cache.drop(instance_id)
+
+
+def _applies_all(plan: Plan, messages: Sequence[TaskMessage]) -> bool:
+    return plan.start is None and len(plan.apply) == len(messages)
 
 
 def _start_first(msg: TaskMessage) -> int:

@@ -21,6 +21,9 @@ class LiveSession:
     etag: str
     history: list[HistoryEvent]
     summary: HistorySummary
+    # What the Instances row shows (status, custom status, execution): an episode that
+    # changes none of it skips the row update.
+    written: tuple[Any, ...] = ()
     last_used: float = field(default_factory=time.monotonic)
 
 

@@ -19,6 +19,7 @@ from durable.runtime.clock import Clock, clock
 from durable.runtime.coalesce import EpisodeCoalescer
 from durable.runtime.episode import OrchestrationEpisodes
 from durable.runtime.faults import crash_point
+from durable.runtime.local import LocalActivities
 from durable.runtime.sender import Sender
 from durable.runtime.sessions import SessionCache
 from durable.storage.settings import TaskHubSettings
@@ -58,6 +59,14 @@ class DurableWorker:
         self._coalescer = EpisodeCoalescer(self.episodes.run)
         self._registry = functions
         self._activity_limit = asyncio.Semaphore(settings.max_concurrent_activity_functions)
+        self.sender.local_activities = LocalActivities(
+            hub,
+            functions,
+            time,
+            self._activity_limit,
+            settings.work_item_visibility,
+            self._coalescer.submit,
+        )
         self._created: asyncio.Future[None] | None = None
         # How many times a timer message was re-sent because it was not due yet.
         self.timer_hops = 0
@@ -100,6 +109,8 @@ class DurableWorker:
         await asyncio.shield(self._created)
 
     async def close(self) -> None:
+        if self.sender.local_activities is not None:
+            await self.sender.local_activities.close()
         await self.hub.close()
 
 

@@ -164,6 +164,32 @@ class TaskHubQueues:
         )
         return queue_name
 
+    @storage_call
+    async def send_leased(self, message: TaskMessage, *, delay: timedelta) -> ReceivedMessage:
+        """Send a message hidden for `delay` and keep the handle to renew or delete it.
+
+        The sender holds the message as if it had received it: it can do the work itself
+        right away and delete the message after, while the queued copy stays the durable
+        fallback that any host picks up should the sender die first.
+        """
+        seconds = delay_seconds(delay)
+        if not seconds:
+            raise ValueError("a leased message needs a visibility delay of at least 1 s")
+        queue_name = self.queue_for(message)
+        body = await self.encode(message)
+        sent = await self.client(queue_name).send_message(
+            body, visibility_timeout=seconds, time_to_live=-1
+        )
+        return ReceivedMessage(
+            message=message,
+            queue_name=queue_name,
+            queue_message_id=str(sent.id),
+            pop_receipt=str(sent.pop_receipt),
+            dequeue_count=0,
+            inserted_on=sent.inserted_on,
+            sequence_number=0,
+        )
+
     async def send_many(self, messages: Iterable[OutboundMessage]) -> None:
         """Send concurrently (an episode's outbox); the first failure is raised after all ran."""
         items = list(messages)

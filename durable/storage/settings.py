@@ -48,9 +48,13 @@ class TaskHubSettings:
     max_chain_delay: timedelta = DEFAULT_MAX_CHAIN_DELAY
     max_concurrent_activity_functions: int = field(default_factory=_default_concurrency)
     max_concurrent_orchestrator_functions: int = field(default_factory=_default_concurrency)
-    extended_sessions_enabled: bool = False
+    extended_sessions_enabled: bool = True
     extended_session_idle_timeout: timedelta = timedelta(seconds=30)
     connection_name: str = DEFAULT_CONNECTION_NAME
+    # How long a work item stays hidden while the host that scheduled it runs it in-process
+    # (DF's storageProvider.workItemQueueVisibilityTimeout): after a crash, another host runs
+    # the activity once this has passed.
+    work_item_visibility: timedelta = timedelta(minutes=5)
 
     def __post_init__(self) -> None:
         validate_hub_name(self.hub_name)
@@ -106,6 +110,10 @@ class TaskHubSettings:
         if idle is not None:
             seconds = _int(idle, f"{_KEY}.extendedSessionIdleTimeoutInSeconds")
             kwargs["extended_session_idle_timeout"] = timedelta(seconds=seconds)
+        visibility = _get(provider, "workItemQueueVisibilityTimeout")
+        if visibility is not None:
+            path = f"{_KEY}.storageProvider.workItemQueueVisibilityTimeout"
+            kwargs["work_item_visibility"] = _timespan(visibility, path)
         try:
             return TaskHubSettings(**kwargs)
         except ValueError as exc:
@@ -187,6 +195,20 @@ def _int(value: Any, path: str, top: int | None = None) -> int:
         bounds = f"1..{top}" if top is not None else "at least 1"
         raise ValueError(f"host.json {path} must be {bounds}, got {number}")
     return number
+
+
+def _timespan(value: Any, path: str) -> timedelta:
+    """A .NET TimeSpan as host.json writes it: `[d.]hh:mm:ss[.fff]`, at least one second."""
+    match = re.fullmatch(r"(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)", str(value))
+    if not isinstance(value, str) or match is None:
+        raise ValueError(f"host.json {path} must be a time span like '00:05:00', got {value!r}")
+    days, hours, minutes, seconds = match.groups()
+    span = timedelta(
+        days=int(days or 0), hours=int(hours), minutes=int(minutes), seconds=float(seconds)
+    )
+    if span < timedelta(seconds=1):
+        raise ValueError(f"host.json {path} must be at least one second, got {value!r}")
+    return span
 
 
 def _bool(value: Any, path: str) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import requests
 
+from durable.client import DurableOrchestrationClient
 from durable.core.history import EventType, HistoryEvent
 from durable.storage.instance_store import InstanceRecord
 from durable.storage.settings import TaskHubSettings
@@ -69,3 +70,10 @@ def duplicate_completions(events: list[HistoryEvent]) -> list[int]:
 
 def hub_for(name: str, connection_string: str) -> TaskHub:
     return TaskHub(TaskHubSettings(hub_name=name, connection_string=connection_string))
+
+
+async def start_direct(hub: TaskHub, name: str, payload: object = None) -> str:
+    """Start through storage from the test process, independent of any host's life."""
+    await hub.create_if_not_exists()
+    client = DurableOrchestrationClient(hub.settings, hub, check_function_names=False)
+    return await client.start_new(name, None, payload)

@@ -14,7 +14,7 @@ from tests.e2e.durable_hosts import (
     duplicate_completions,
     durable_host,
     hub_for,
-    start,
+    start_direct,
     wait_all_finished,
 )
 
@@ -26,11 +26,11 @@ pytestmark = pytest.mark.slow
 )
 async def test_killed_host_loses_nothing(point: str, azurite: str, hub_name: str) -> None:
     hub = hub_for(hub_name, azurite)
+    ids = [await start_direct(hub, "hello_sequence", f"{i}-") for i in range(3)]
+    ids.append(await start_direct(hub, "parent", "p-"))
     doomed = durable_host(hub_name, DURABLE_TEST_CRASH_AT=point)
     try:
         doomed.wait_ready()
-        ids = [start(doomed, "hello_sequence", f"{i}-") for i in range(3)]
-        ids.append(start(doomed, "parent", "p-"))
         code = doomed.process.wait(60)
         assert code == -9, f"the host should have been killed at {point}, exit {code}"
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -35,9 +36,9 @@ async def test_two_hosts_complete_every_instance_once(azurite: str, hub_name: st
         assert all(json.loads(r.output or "0") == 20 for r in finished.values()), [
             r.output for r in finished.values() if r.output != "20"
         ][:3]
-        ran = "Executed 'Functions.durable_workitems' (Succeeded"
-        served = [h.output.count(ran) for h in hosts]
-        assert all(n > 0 for n in served), f"both hosts should run activities: {served}"
+        ran = re.compile(r"Executed 'Functions\.durable_control_\d+' \(Succeeded")
+        served = [len(ran.findall(h.output)) for h in hosts]
+        assert all(n > 0 for n in served), f"both hosts should run orchestrations: {served}"
         for iid in ids[:20]:
             events = (await hub.history.load_history(iid)).events
             assert duplicate_completions(events) == []
