@@ -94,8 +94,10 @@ def test_settings_defaults_from_empty_host_json() -> None:
     assert s.hub_name == "TestHubName"
     assert s.partition_count == 4
     assert s.connection_string == CS
-    assert s.extended_sessions_enabled is False
+    # On by default (DF turns it off for Python; our replay runs in-process, so it works).
+    assert s.extended_sessions_enabled is True
     assert s.max_chain_delay == timedelta(days=6)
+    assert s.work_item_visibility == timedelta(minutes=5)
 
 
 def test_settings_read_durable_task_section() -> None:
@@ -106,7 +108,7 @@ def test_settings_read_durable_task_section() -> None:
                 "storageProvider": {"partitionCount": 8, "connectionName": "MyStorage"},
                 "maxConcurrentActivityFunctions": 3,
                 "maxConcurrentOrchestratorFunctions": "5",
-                "extendedSessionsEnabled": True,
+                "extendedSessionsEnabled": False,
                 "extendedSessionIdleTimeoutInSeconds": 12,
             }
         }
@@ -118,7 +120,7 @@ def test_settings_read_durable_task_section() -> None:
     assert s.connection_name == "MyStorage"
     assert s.connection_string == DEV_CONNECTION_STRING.format(host="127.0.0.1")
     assert (s.max_concurrent_activity_functions, s.max_concurrent_orchestrator_functions) == (3, 5)
-    assert s.extended_sessions_enabled is True
+    assert s.extended_sessions_enabled is False
     assert s.extended_session_idle_timeout == timedelta(seconds=12)
 
 
