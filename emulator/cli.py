@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulator import durable_cli
 from emulator.errors import HostError
 
 
@@ -68,7 +69,8 @@ START = Command(
     run=_run_start,
 )
 
-COMMANDS: list[Command] = [START]
+COMMANDS: list[Command] = [START, Command("durable", durable_cli.HELP, durable_cli.add_arguments,
+                                          durable_cli.run, durable_cli.DESCRIPTION)]
 
 
 def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:

@@ -1,0 +1,418 @@
+"""`python -m emulator durable <command>`: Core Tools' `func durable` commands.
+
+Like Core Tools, the commands talk to the task hub in storage directly, not to a running
+host: they work while the app is stopped, and `start-new` starts orchestrators this process
+never loaded (it does not import the app). The hub and connection come from the app folder
+(`--script-root`, default the current folder) as the host reads them: host.json
+`extensions.durableTask` and the app setting it names (default `AzureWebJobsStorage`), taken
+from the environment first, then local.settings.json `Values`; `--task-hub-name`,
+`--connection-string-setting` and `--connection-string` override them.
+
+Output is JSON, or a table with `--table`. A failure (unknown id, bad input, storage that
+cannot be reached) prints `Error: ...` on stderr and exits with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from durable.client import DurableOrchestrationClient
+    from durable.storage.settings import TaskHubSettings
+    from durable.storage.taskhub import TaskHub
+
+HELP = "manage durable orchestration instances, like `func durable`"
+DESCRIPTION = (
+    "Query and manage the orchestration instances of the app's task hub in storage "
+    "(Core Tools' `func durable` commands)."
+)
+DEFAULT_TOP = 10
+Handler = Callable[["Context", argparse.Namespace], Awaitable[Any]]
+
+
+class CliError(Exception):
+    """A request the command cannot carry out; printed as `Error: ...`, exit status 1."""
+
+
+class Context:
+    """The task hub and client one command works with."""
+
+    def __init__(self, settings: TaskHubSettings, hub: TaskHub) -> None:
+        from durable.client import DurableOrchestrationClient
+
+        self.settings = settings
+        self.hub = hub
+        self.client: DurableOrchestrationClient = DurableOrchestrationClient(
+            settings, hub, check_function_names=False
+        )
+
+
+# --- arguments ---------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--script-root", type=Path, default=None, metavar="DIR",
+                        help="the function app folder (default: the current folder)")
+    parser.add_argument("--task-hub-name", default=None, metavar="NAME",
+                        help="the task hub (default: host.json durableTask.hubName)")
+    parser.add_argument("--connection-string-setting", default=None, metavar="SETTING",
+                        help="the app setting holding the storage connection string "
+                        "(default: as host.json says, else AzureWebJobsStorage)")
+    parser.add_argument("--connection-string", default=None, metavar="CONNECTION_STRING",
+                        help="the storage connection string itself (overrides the setting)")
+    parser.add_argument("--table", action="store_true", help="print a table instead of JSON")
+
+
+def _with_id(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--id", required=True, help="the instance id")
+
+
+def _with_reason(parser: argparse.ArgumentParser) -> None:
+    _with_id(parser)
+    parser.add_argument("--reason", default=None, help="why (recorded with the request)")
+
+
+def _time_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--created-after", type=_utc_time, default=None, metavar="TIME",
+                        help="only instances created at or after this UTC time")
+    parser.add_argument("--created-before", type=_utc_time, default=None, metavar="TIME",
+                        help="only instances created at or before this UTC time")
+
+
+def _utc_time(text: str) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date and time (ISO 8601, e.g. 2024-01-31T12:00:00)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `durable` sub-commands, added to the `durable` parser of the emulator's CLI."""
+    commands = parser.add_subparsers(dest="durable_command", metavar="<command>", required=True)
+    for name, (help_text, add, handler) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _common(sub)
+        add(sub)
+        sub.set_defaults(durable_handler=handler)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+async def _get_instances(ctx: Context, args: argparse.Namespace) -> Any:
+    from durable.status import OrchestrationRuntimeStatus
+
+    statuses = [_status(s, OrchestrationRuntimeStatus) for s in args.runtime_status or ()]
+    page, token = await ctx.client.get_status_page(
+        created_time_from=args.created_after,
+        created_time_to=args.created_before,
+        runtime_status=statuses or None,
+        page_size=args.top,
+        continuation_token=args.continuation_token,
+    )
+    return {"instances": [s.to_json() for s in page], "continuationToken": token}
+
+
+def _status(text: str, enum: Any) -> Any:
+    for status in enum:
+        if status.value.lower() == text.lower():
+            return status
+    known = ", ".join(s.value for s in enum)
+    raise CliError(f"Unknown runtime status '{text}' (known: {known}).")
+
+
+async def _get_runtime_status(ctx: Context, args: argparse.Namespace) -> Any:
+    status = await ctx.client.get_status(args.id, show_input=args.show_input)
+    if not status:
+        raise CliError(f"No instance with id '{args.id}' in task hub '{ctx.settings.hub_name}'.")
+    body = status.to_json()
+    if not args.show_input:
+        body.pop("input")
+    if not args.show_output:
+        body.pop("output")
+    return body
+
+
+async def _get_history(ctx: Context, args: argparse.Namespace) -> Any:
+    from durable.history_view import event_to_dict
+
+    loaded = await ctx.hub.history.load_history(args.id)
+    if not loaded.events:
+        await _require(ctx, args.id)
+    return [event_to_dict(e) for e in loaded.events]
+
+
+async def _start_new(ctx: Context, args: argparse.Namespace) -> Any:
+    value = _json_argument(args.input, "--input")
+    await ctx.hub.create_if_not_exists()
+    iid = await ctx.client.start_new(args.function_name, args.id, value)
+    return {"id": iid, "message": f"Started {args.function_name} as instance '{iid}'."}
+
+
+async def _raise_event(ctx: Context, args: argparse.Namespace) -> Any:
+    name = args.event_name or f"Event_{uuid.uuid4().hex}"
+    data = _json_argument(args.event_data, "--event-data")
+    await ctx.client.raise_event(args.id, name, data)
+    return {"id": args.id, "message": f"Raised event '{name}' to instance '{args.id}'."}
+
+
+async def _terminate(ctx: Context, args: argparse.Namespace) -> Any:
+    status = await _require(ctx, args.id)
+    if status not in ("Pending", "Running", "Suspended", "ContinuedAsNew"):
+        raise CliError(f"Instance '{args.id}' is {status}; there is nothing to terminate.")
+    await ctx.client.terminate(args.id, args.reason)
+    return {"id": args.id, "message": f"Requested termination of instance '{args.id}'."}
+
+
+async def _suspend(ctx: Context, args: argparse.Namespace) -> Any:
+    await ctx.client.suspend(args.id, args.reason)
+    return {"id": args.id, "message": f"Requested suspension of instance '{args.id}'."}
+
+
+async def _resume(ctx: Context, args: argparse.Namespace) -> Any:
+    await ctx.client.resume(args.id, args.reason)
+    return {"id": args.id, "message": f"Requested resumption of instance '{args.id}'."}
+
+
+async def _rewind(ctx: Context, args: argparse.Namespace) -> Any:
+    await ctx.client.rewind(args.id, args.reason or "")
+    return {"id": args.id, "message": f"Rewound instance '{args.id}'; it runs again."}
+
+
+async def _purge_history(ctx: Context, args: argparse.Namespace) -> Any:
+    from durable.status import OrchestrationRuntimeStatus
+
+    if args.id:
+        if args.created_after or args.created_before or args.runtime_status:
+            raise CliError("Give either --id or the filters, not both.")
+        result = await ctx.client.purge_instance_history(args.id)
+        if not result.instances_deleted:
+            raise CliError(f"No instance with id '{args.id}' in task hub "
+                           f"'{ctx.settings.hub_name}'.")
+        return result.to_json()
+    statuses = [_status(s, OrchestrationRuntimeStatus) for s in args.runtime_status or ()]
+    result = await ctx.client.purge_instance_history_by(
+        args.created_after, args.created_before, statuses or None
+    )
+    return result.to_json()
+
+
+async def _delete_task_hub(ctx: Context, args: argparse.Namespace) -> Any:
+    await ctx.hub.delete()
+    name = ctx.settings.hub_name
+    return {"taskHub": name, "message": f"Deleted the queues, tables and blobs of '{name}'."}
+
+
+async def _require(ctx: Context, instance_id: str) -> str:
+    record = await ctx.hub.instances.get(instance_id, include_input=False)
+    if record is None:
+        raise CliError(f"No instance with id '{instance_id}' in task hub "
+                       f"'{ctx.settings.hub_name}'.")
+    return record.runtime_status.name
+
+
+def _json_argument(text: str | None, option: str) -> Any:
+    """Inline JSON, or `@path` to a JSON file (Core Tools' convention)."""
+    if text is None:
+        return None
+    where = option
+    if text.startswith("@"):
+        path = Path(text[1:]).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise CliError(f"{option}: cannot read {path}: {exc.strerror}.") from None
+        where = f"{option} file {path}"
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise CliError(
+            f"{where} is not valid JSON ({exc}). Quote a text value as JSON, e.g. "
+            "'\"hello\"'."
+        ) from None
+
+
+def _instance_filters(parser: argparse.ArgumentParser) -> None:
+    _time_filters(parser)
+    parser.add_argument("--runtime-status", nargs="+", default=None, metavar="STATUS",
+                        help="only instances with one of these statuses")
+
+
+def _get_instances_args(parser: argparse.ArgumentParser) -> None:
+    _instance_filters(parser)
+    parser.add_argument("--top", type=_positive, default=DEFAULT_TOP,
+                        help=f"page size (default {DEFAULT_TOP})")
+    parser.add_argument("--continuation-token", default=None, metavar="TOKEN",
+                        help="the token a previous page printed, for the next page")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive whole number")
+    return int(text)
+
+
+def _status_args(parser: argparse.ArgumentParser) -> None:
+    _with_id(parser)
+    parser.add_argument("--show-input", action="store_true", help="include the input")
+    parser.add_argument("--show-output", action="store_true", help="include the output")
+
+
+def _start_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--function-name", required=True, help="the orchestrator to start")
+    parser.add_argument("--input", default=None,
+                        help="the input: inline JSON, or @path/to/file.json")
+    parser.add_argument("--id", default=None, help="the instance id (default: a new GUID)")
+
+
+def _event_args(parser: argparse.ArgumentParser) -> None:
+    _with_id(parser)
+    parser.add_argument("--event-name", default=None,
+                        help="the event name (default: Event_<guid>)")
+    parser.add_argument("--event-data", default=None,
+                        help="the event data: inline JSON, or @path/to/file.json")
+
+
+def _purge_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--id", default=None, help="purge this instance only")
+    _instance_filters(parser)
+
+
+def _nothing(parser: argparse.ArgumentParser) -> None:
+    return None
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
+    "get-instances": ("list instances, a page at a time", _get_instances_args, _get_instances),
+    "get-runtime-status": ("show the status of an instance", _status_args, _get_runtime_status),
+    "get-history": ("show the history of an instance", _with_id, _get_history),
+    "start-new": ("start an orchestration instance", _start_args, _start_new),
+    "raise-event": ("raise an event to an instance", _event_args, _raise_event),
+    "terminate": ("terminate a running instance", _with_reason, _terminate),
+    "suspend": ("suspend a running instance", _with_reason, _suspend),
+    "resume": ("resume a suspended instance", _with_reason, _resume),
+    "rewind": ("re-run the failed work of a Failed instance", _with_reason, _rewind),
+    "purge-history": ("delete the history of an instance, or of instances matching filters",
+                      _purge_args, _purge_history),
+    "delete-task-hub": ("delete the task hub's queues, tables and blobs", _nothing,
+                        _delete_task_hub),
+}
+
+
+# --- settings, running, output -----------------------------------------------------------------
+
+
+def settings_for(args: argparse.Namespace) -> TaskHubSettings:
+    """The hub the host would use for the app folder, with the command line's overrides."""
+    from durable.runtime import config
+    from durable.storage.settings import DEFAULT_CONNECTION_NAME, TaskHubSettings
+    from emulator.settings import load_local_settings
+
+    root = (args.script_root or Path.cwd()).resolve()
+    host = json.loads(json.dumps(config.read_host_json(root)))
+    durable = host.setdefault("extensions", {}).setdefault("durableTask", {})
+    provider = durable.setdefault("storageProvider", {})
+    if args.task_hub_name:
+        durable["hubName"] = args.task_hub_name
+    if args.connection_string_setting:
+        provider["connectionName"] = args.connection_string_setting
+    setting = (provider.get("connectionName") or provider.get("connectionStringName")
+               or DEFAULT_CONNECTION_NAME)
+    env = {**load_local_settings(root).values, **os.environ}
+    if args.connection_string:
+        env[setting] = args.connection_string
+    return TaskHubSettings.from_host_json(host, env)
+
+
+async def run_async(args: argparse.Namespace) -> int:
+    """Run one parsed `durable` command; the exit status."""
+    from durable.errors import DurableError
+    from durable.storage.taskhub import TaskHub
+    from emulator.errors import HostError
+
+    try:
+        settings = settings_for(args)
+        async with TaskHub(settings) as hub:
+            result = await args.durable_handler(Context(settings, hub), args)
+    except (CliError, DurableError, ValueError, HostError) as exc:
+        return _fail(str(exc))
+    except Exception as exc:
+        raw = getattr(exc, "error_code", None)
+        code = str(getattr(raw, "value", raw) or "")
+        if code not in _MISSING_HUB_CODES:
+            raise
+        return _fail(f"Task hub '{settings.hub_name}' does not exist in this storage account "
+                     f"({code}). Check --task-hub-name and the connection.")
+    _print(result, args.table)
+    return 0
+
+
+_MISSING_HUB_CODES = {"TableNotFound", "QueueNotFound", "ContainerNotFound"}
+
+
+def _fail(message: str) -> int:
+    print(f"Error: {message}", file=sys.stderr, flush=True)
+    return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(run_async(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m emulator durable", description=DESCRIPTION)
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The `durable` command line on its own (what `python -m emulator durable` runs)."""
+    return run(build_parser().parse_args(argv))
+
+
+def _print(result: Any, table: bool) -> None:
+    if not table:
+        print(json.dumps(result, indent=2, ensure_ascii=False), flush=True)
+        return
+    print(format_table(result), flush=True)
+
+
+def format_table(result: Any) -> str:
+    """Rows of dicts as aligned columns; a single dict as `key: value` lines."""
+    rows = result
+    footer = ""
+    if isinstance(result, dict) and "instances" in result:
+        rows = result["instances"]
+        token = result.get("continuationToken")
+        footer = f"\nContinuation token: {token}" if token else "\n(no more pages)"
+    if isinstance(rows, dict):
+        return "\n".join(f"{k}: {_cell(v)}" for k, v in rows.items())
+    if not rows:
+        return "(none)" + footer
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(line.rstrip() for line in lines) + footer
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
