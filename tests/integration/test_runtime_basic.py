@@ -10,9 +10,16 @@ from durable.storage.settings import TaskHubSettings
 from tests.integration.helpers import poll_until, running_hub, wait_for_status
 
 
-@pytest.fixture
-def settings(connection_string: str, hub_name: str) -> TaskHubSettings:
-    return TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
+@pytest.fixture(params=[True, False], ids=["sessions", "replay"])
+def settings(
+    connection_string: str, hub_name: str, request: pytest.FixtureRequest
+) -> TaskHubSettings:
+    """Each pattern runs with live sessions kept between episodes and with full replay."""
+    return TaskHubSettings(
+        hub_name=hub_name,
+        connection_string=connection_string,
+        extended_sessions_enabled=request.param,
+    )
 
 
 async def test_hello_sequence_chains_outputs(settings: TaskHubSettings) -> None:
