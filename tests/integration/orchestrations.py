@@ -140,3 +140,28 @@ def long_timer(context: df.DurableOrchestrationContext) -> Any:
     due = context.current_utc_datetime + timedelta(days=10)
     yield context.create_timer(due)
     return context.current_utc_datetime >= due
+
+
+# --- concurrency limits --------------------------------------------------------------------
+
+probe = {"running": 0, "peak": 0}
+
+
+@bp.activity_trigger(input_name="seconds")
+async def concurrency_probe(seconds: float) -> int:
+    import asyncio
+
+    probe["running"] += 1
+    probe["peak"] = max(probe["peak"], probe["running"])
+    try:
+        await asyncio.sleep(seconds)  # the activity's "work"
+    finally:
+        probe["running"] -= 1
+    return probe["peak"]
+
+
+@bp.orchestration_trigger(context_name="context")
+def probe_fan_out(context: df.DurableOrchestrationContext) -> Any:
+    n = context.get_input()
+    yield context.task_all([context.call_activity("concurrency_probe", 0.05) for _ in range(n)])
+    return n

@@ -75,3 +75,21 @@ async def test_ten_day_timer_chains_through_short_hops(
         assert len(fired) == 1
         # Ten fake days at one fake day per 0.25 s with 1 s hops: the message hopped repeatedly.
         assert r.worker.timer_hops >= 2
+
+
+async def test_max_concurrent_activity_functions_is_honoured(
+    connection_string: str, hub_name: str
+) -> None:
+    from tests.integration import orchestrations
+
+    settings = TaskHubSettings(
+        hub_name=hub_name,
+        connection_string=connection_string,
+        max_concurrent_activity_functions=2,
+    )
+    orchestrations.probe.update(running=0, peak=0)
+    async with running_hub(settings) as r:
+        iid = await r.client.start_new("probe_fan_out", client_input=12)
+        st = await wait_for_status(r.client, iid)
+        assert st.output == 12
+    assert orchestrations.probe["peak"] == 2
