@@ -43,7 +43,7 @@ class DurableRegistry:
 
     def add(self, fn: DurableFunction) -> None:
         existing = self._functions.get(fn.name)
-        if existing is not None and existing.func is not fn.func:
+        if existing is not None and not _same_definition(existing.func, fn.func):
             raise FunctionRegistrationError(
                 f"Two durable functions are named {fn.name!r} ({existing.kind.value} "
                 f"{_where(existing.func)} and {fn.kind.value} {_where(fn.func)}). "
@@ -68,6 +68,22 @@ class DurableRegistry:
 
     def clear(self) -> None:
         self._functions.clear()
+
+
+def _same_definition(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    """The same function, or the same source definition imported again (a module reloaded
+    by a test or a host): the newer one replaces the older."""
+    if a is b:
+        return True
+    code_a = getattr(inspect.unwrap(a), "__code__", None)
+    code_b = getattr(inspect.unwrap(b), "__code__", None)
+    return (
+        code_a is not None
+        and code_b is not None
+        and a.__qualname__ == b.__qualname__
+        and code_a.co_filename == code_b.co_filename
+        and code_a.co_firstlineno == code_b.co_firstlineno
+    )
 
 
 def _where(func: Callable[..., Any]) -> str:
