@@ -124,6 +124,7 @@ def _entry(event: HistoryEvent, show_output: bool, show_input: bool) -> dict[str
     if kind is EventType.ExecutionStarted:
         entry["FunctionName"] = entry.pop("Name", None)
         entry.pop("ExecutionId", None)
+        entry.pop("InstanceId", None)
     if kind in _COMPLETIONS:
         entry.pop("TaskScheduledId", None)
     if kind is EventType.TimerFired:

@@ -42,6 +42,7 @@ async def test_status_and_history_shape(hub_name: str, connection_string: str) -
         assert kinds == ["ExecutionStarted", "TaskCompleted", "TaskCompleted", "ExecutionCompleted"]
         started, first, _, completed = st.history or []
         assert started["FunctionName"] == "cl_hello" and started["Input"] == {"city": "Tokyo"}
+        assert "InstanceId" not in started and "Name" not in started
         assert first["FunctionName"] == "cl_echo" and first["ScheduledTime"].endswith("Z")
         assert first["Input"] == {"city": "Tokyo"}
         assert "Result" not in first and "Result" not in completed
