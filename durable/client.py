@@ -20,19 +20,16 @@ import azure.functions as func
 from durable.client_support import (
     FINAL_STATES,
     RUNNING_STATES,
+    claim_instance,
     function_name,
+    query_page,
     status_from_record,
     validate_instance_id,
 )
 from durable.core import serialization
 from durable.core.history import EventType, HistoryEvent, OrchestrationStatus
 from durable.core.messages import TaskMessage
-from durable.errors import (
-    InstanceAlreadyExistsError,
-    InstanceConflictError,
-    InstanceNotFoundError,
-    InvalidInstanceStateError,
-)
+from durable.errors import InstanceNotFoundError, InvalidInstanceStateError
 from durable.http import links
 from durable.runtime import config
 from durable.runtime.clock import clock
@@ -120,7 +117,7 @@ class DurableOrchestrationClient:
             generation=(existing.generation + 1) if existing else 0,
             task_hub_name=hub.hub_name,
         )
-        await self._claim(hub, record, existing)
+        await claim_instance(hub, record, existing)
         started = HistoryEvent(
             EventType.ExecutionStarted,
             timestamp=now,
@@ -131,27 +128,6 @@ class DurableOrchestrationClient:
         )
         await hub.queues.send(TaskMessage(uuid.uuid4().hex, instance_id, started, execution_id))
         return instance_id
-
-    @staticmethod
-    async def _claim(hub: TaskHub, record: InstanceRecord, existing: InstanceRecord | None) -> None:
-        """Write the Pending row before the start message, so a worker that sees the message
-        also sees which execution the client meant (a stale start is then recognisable)."""
-        iid = record.instance_id
-        if existing is not None and existing.runtime_status in RUNNING_STATES:
-            raise InstanceAlreadyExistsError(
-                f"An orchestration instance with id '{iid}' already exists and is "
-                f"{existing.runtime_status.name}. Wait for it to finish, terminate it, or "
-                "start with another instance id."
-            )
-        try:
-            if existing is None:
-                await hub.instances.insert(record)
-            else:
-                await hub.instances.replace(record, existing.etag or "*")
-        except InstanceConflictError:
-            raise InstanceAlreadyExistsError(
-                f"Another client started instance '{iid}' at the same time."
-            ) from None
 
     # --- status -------------------------------------------------------------------------
 
@@ -219,24 +195,16 @@ class DurableOrchestrationClient:
         """One page of at most `page_size` statuses and the token of the next (None at the
         end): the paging of the HTTP API's `GET instances` and of `durable get-instances`."""
         hub = await self._taskhub()
-        statuses = [OrchestrationStatus[s.value] for s in runtime_status or ()]
-        size = max(1, min(page_size, MAX_PAGE_SIZE))
-        records: list[InstanceRecord] = []
-        token = continuation_token
-        while len(records) < size:
-            got, token = await hub.instances.query(
-                created_from=created_time_from,
-                created_to=created_time_to,
-                statuses=statuses,
-                instance_id_prefix=instance_id_prefix,
-                exclude_entities=True,
-                top=size - len(records),
-                continuation_token=token,
-                include_input=show_input,
-            )
-            records.extend(got)
-            if token is None:
-                break
+        records, token = await query_page(
+            hub,
+            created_from=created_time_from,
+            created_to=created_time_to,
+            statuses=[OrchestrationStatus[s.value] for s in runtime_status or ()],
+            instance_id_prefix=instance_id_prefix,
+            size=max(1, min(page_size, MAX_PAGE_SIZE)),
+            continuation_token=continuation_token,
+            show_input=show_input,
+        )
         return [status_from_record(r, show_input) for r in records], token
 
     async def _require(self, instance_id: str, include_input: bool = False) -> InstanceRecord:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 from durable.core.history import OrchestrationStatus
+from durable.errors import InstanceAlreadyExistsError, InstanceConflictError
 from durable.registry import DurableKind, registry
 from durable.status import DurableOrchestrationStatus, OrchestrationRuntimeStatus, parse_json_text
 from durable.storage.instance_store import InstanceRecord
+from durable.storage.taskhub import TaskHub
 
 MAX_INSTANCE_ID_LENGTH = 256
 # Statuses in which Durable Functions refuses to start an instance over the existing one.
@@ -77,3 +80,58 @@ def function_name(name: Any, check: bool = True) -> str:
             f"(orchestrators: {', '.join(known)})."
         )
     return name
+
+
+async def claim_instance(
+    hub: TaskHub, record: InstanceRecord, existing: InstanceRecord | None
+) -> None:
+    """Write the Pending row before the start message, so a worker that sees the message
+    also sees which execution the client meant (a stale start is then recognisable)."""
+    iid = record.instance_id
+    if existing is not None and existing.runtime_status in RUNNING_STATES:
+        raise InstanceAlreadyExistsError(
+            f"An orchestration instance with id '{iid}' already exists and is "
+            f"{existing.runtime_status.name}. Wait for it to finish, terminate it, or "
+            "start with another instance id."
+        )
+    try:
+        if existing is None:
+            await hub.instances.insert(record)
+        else:
+            await hub.instances.replace(record, existing.etag or "*")
+    except InstanceConflictError:
+        raise InstanceAlreadyExistsError(
+            f"Another client started instance '{iid}' at the same time."
+        ) from None
+
+
+async def query_page(
+    hub: TaskHub,
+    *,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    statuses: list[OrchestrationStatus],
+    instance_id_prefix: str | None,
+    size: int,
+    continuation_token: str | None,
+    show_input: bool,
+) -> tuple[list[InstanceRecord], str | None]:
+    """Up to `size` rows and the next token. The table service may return short (even empty)
+    pages while more remain, so this asks again until the page is full or the end."""
+    records: list[InstanceRecord] = []
+    token = continuation_token
+    while len(records) < size:
+        got, token = await hub.instances.query(
+            created_from=created_from,
+            created_to=created_to,
+            statuses=statuses,
+            instance_id_prefix=instance_id_prefix,
+            exclude_entities=True,
+            top=size - len(records),
+            continuation_token=token,
+            include_input=show_input,
+        )
+        records.extend(got)
+        if token is None:
+            break
+    return records, token

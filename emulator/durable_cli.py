@@ -71,6 +71,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", action="store_true", help="print a table instead of JSON")
 
 
+def _common_only(parser: argparse.ArgumentParser) -> None:
+    """A command with no options beyond the common ones."""
+
+
 def _with_id(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id", required=True, help="the instance id")
 
@@ -80,11 +84,13 @@ def _with_reason(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reason", default=None, help="why (recorded with the request)")
 
 
-def _time_filters(parser: argparse.ArgumentParser) -> None:
+def _instance_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--created-after", type=_utc_time, default=None, metavar="TIME",
                         help="only instances created at or after this UTC time")
     parser.add_argument("--created-before", type=_utc_time, default=None, metavar="TIME",
                         help="only instances created at or before this UTC time")
+    parser.add_argument("--runtime-status", nargs="+", default=None, metavar="STATUS",
+                        help="only instances with one of these statuses")
 
 
 def _utc_time(text: str) -> Any:
@@ -113,9 +119,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def _get_instances(ctx: Context, args: argparse.Namespace) -> Any:
-    from durable.status import OrchestrationRuntimeStatus
-
-    statuses = [_status(s, OrchestrationRuntimeStatus) for s in args.runtime_status or ()]
+    statuses = _statuses(args.runtime_status)
     page, token = await ctx.client.get_status_page(
         created_time_from=args.created_after,
         created_time_to=args.created_before,
@@ -126,18 +130,21 @@ async def _get_instances(ctx: Context, args: argparse.Namespace) -> Any:
     return {"instances": [s.to_json() for s in page], "continuationToken": token}
 
 
-def _status(text: str, enum: Any) -> Any:
-    for status in enum:
-        if status.value.lower() == text.lower():
-            return status
-    known = ", ".join(s.value for s in enum)
-    raise CliError(f"Unknown runtime status '{text}' (known: {known}).")
+def _statuses(names: list[str] | None) -> Any:
+    from durable.status import OrchestrationRuntimeStatus as Status
+
+    by_name = {s.value.lower(): s for s in Status}
+    for text in names or ():
+        if text.lower() not in by_name:
+            known = ", ".join(s.value for s in Status)
+            raise CliError(f"Unknown runtime status '{text}' (known: {known}).")
+    return [by_name[t.lower()] for t in names or ()]
 
 
 async def _get_runtime_status(ctx: Context, args: argparse.Namespace) -> Any:
     status = await ctx.client.get_status(args.id, show_input=args.show_input)
     if not status:
-        raise CliError(f"No instance with id '{args.id}' in task hub '{ctx.settings.hub_name}'.")
+        raise _not_found(ctx, args.id)
     body = status.to_json()
     if not args.show_input:
         body.pop("input")
@@ -177,33 +184,25 @@ async def _terminate(ctx: Context, args: argparse.Namespace) -> Any:
     return {"id": args.id, "message": f"Requested termination of instance '{args.id}'."}
 
 
-async def _suspend(ctx: Context, args: argparse.Namespace) -> Any:
-    await ctx.client.suspend(args.id, args.reason)
-    return {"id": args.id, "message": f"Requested suspension of instance '{args.id}'."}
+def _state_change(method: str, what: str) -> Handler:
+    """suspend / resume / rewind: the client checks the state and sends the request."""
 
+    async def handler(ctx: Context, args: argparse.Namespace) -> Any:
+        await getattr(ctx.client, method)(args.id, args.reason)
+        return {"id": args.id, "message": f"Requested {what} of instance '{args.id}'."}
 
-async def _resume(ctx: Context, args: argparse.Namespace) -> Any:
-    await ctx.client.resume(args.id, args.reason)
-    return {"id": args.id, "message": f"Requested resumption of instance '{args.id}'."}
-
-
-async def _rewind(ctx: Context, args: argparse.Namespace) -> Any:
-    await ctx.client.rewind(args.id, args.reason or "")
-    return {"id": args.id, "message": f"Rewound instance '{args.id}'; it runs again."}
+    return handler
 
 
 async def _purge_history(ctx: Context, args: argparse.Namespace) -> Any:
-    from durable.status import OrchestrationRuntimeStatus
-
     if args.id:
         if args.created_after or args.created_before or args.runtime_status:
             raise CliError("Give either --id or the filters, not both.")
         result = await ctx.client.purge_instance_history(args.id)
         if not result.instances_deleted:
-            raise CliError(f"No instance with id '{args.id}' in task hub "
-                           f"'{ctx.settings.hub_name}'.")
+            raise _not_found(ctx, args.id)
         return result.to_json()
-    statuses = [_status(s, OrchestrationRuntimeStatus) for s in args.runtime_status or ()]
+    statuses = _statuses(args.runtime_status)
     result = await ctx.client.purge_instance_history_by(
         args.created_after, args.created_before, statuses or None
     )
@@ -219,9 +218,12 @@ async def _delete_task_hub(ctx: Context, args: argparse.Namespace) -> Any:
 async def _require(ctx: Context, instance_id: str) -> str:
     record = await ctx.hub.instances.get(instance_id, include_input=False)
     if record is None:
-        raise CliError(f"No instance with id '{instance_id}' in task hub "
-                       f"'{ctx.settings.hub_name}'.")
+        raise _not_found(ctx, instance_id)
     return record.runtime_status.name
+
+
+def _not_found(ctx: Context, instance_id: str) -> CliError:
+    return CliError(f"No instance with id '{instance_id}' in task hub '{ctx.settings.hub_name}'.")
 
 
 def _json_argument(text: str | None, option: str) -> Any:
@@ -243,12 +245,6 @@ def _json_argument(text: str | None, option: str) -> Any:
             f"{where} is not valid JSON ({exc}). Quote a text value as JSON, e.g. "
             "'\"hello\"'."
         ) from None
-
-
-def _instance_filters(parser: argparse.ArgumentParser) -> None:
-    _time_filters(parser)
-    parser.add_argument("--runtime-status", nargs="+", default=None, metavar="STATUS",
-                        help="only instances with one of these statuses")
 
 
 def _get_instances_args(parser: argparse.ArgumentParser) -> None:
@@ -291,10 +287,6 @@ def _purge_args(parser: argparse.ArgumentParser) -> None:
     _instance_filters(parser)
 
 
-def _nothing(parser: argparse.ArgumentParser) -> None:
-    return None
-
-
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "get-instances": ("list instances, a page at a time", _get_instances_args, _get_instances),
     "get-runtime-status": ("show the status of an instance", _status_args, _get_runtime_status),
@@ -302,12 +294,15 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "start-new": ("start an orchestration instance", _start_args, _start_new),
     "raise-event": ("raise an event to an instance", _event_args, _raise_event),
     "terminate": ("terminate a running instance", _with_reason, _terminate),
-    "suspend": ("suspend a running instance", _with_reason, _suspend),
-    "resume": ("resume a suspended instance", _with_reason, _resume),
-    "rewind": ("re-run the failed work of a Failed instance", _with_reason, _rewind),
+    "suspend": ("suspend a running instance", _with_reason, _state_change("suspend",
+                                                                         "suspension")),
+    "resume": ("resume a suspended instance", _with_reason, _state_change("resume",
+                                                                          "resumption")),
+    "rewind": ("re-run the failed work of a Failed instance", _with_reason,
+               _state_change("rewind", "a rewind")),
     "purge-history": ("delete the history of an instance, or of instances matching filters",
                       _purge_args, _purge_history),
-    "delete-task-hub": ("delete the task hub's queues, tables and blobs", _nothing,
+    "delete-task-hub": ("delete the task hub's queues, tables and blobs", _common_only,
                         _delete_task_hub),
 }
 
@@ -384,10 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print(result: Any, table: bool) -> None:
-    if not table:
-        print(json.dumps(result, indent=2, ensure_ascii=False), flush=True)
-        return
-    print(format_table(result), flush=True)
+    text = format_table(result) if table else json.dumps(result, indent=2, ensure_ascii=False)
+    print(text, flush=True)
 
 
 def format_table(result: Any) -> str:
