@@ -99,13 +99,16 @@ class DurableOrchestrationClient:
         return await self._start(name, new_id, record.input)
 
     async def _start(self, name: str, instance_id: str | None, input_text: str | None) -> str:
-        if instance_id is None or instance_id == "":
+        generated = instance_id is None or instance_id == ""
+        if generated:
             instance_id = uuid.uuid4().hex
+        assert instance_id is not None
         validate_instance_id(instance_id)
         hub = await self._taskhub()
         execution_id = uuid.uuid4().hex
         now = clock.now()
-        existing = await hub.instances.get(instance_id, include_input=False)
+        # A fresh random id cannot exist yet: one read saved on the common path.
+        existing = None if generated else await hub.instances.get(instance_id, include_input=False)
         record = InstanceRecord(
             instance_id=instance_id,
             name=name,

@@ -222,12 +222,15 @@ class OrchestrationEpisodes:
         out: list[Outbound] = derive_outbound(
             instance_id, outcome.execution_id, started, outcome.new_events, self._clock.now()
         )
-        await self._sender.send_all(out)
-        crash_point("after_send")
         visible = (outcome.status, outcome.custom_status, outcome.execution_id)
         live = loaded.session
+        effects = [self._sender.send_all(out)]
         if live is None or live.written != visible:
-            await self._sender.update_instance(instance_id, outcome)
+            # Independent of the sends: a crash between them is repaired like any other
+            # crash after the commit (redelivery re-sends the outbox and fixes the row).
+            effects.append(self._sender.update_instance(instance_id, outcome))
+        await asyncio.gather(*effects)
+        crash_point("after_send")
         full = outcome.full_history
         if outcome.status in (OrchestrationStatus.Running, OrchestrationStatus.Suspended):
             summary = summarize(full)

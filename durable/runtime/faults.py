@@ -4,9 +4,9 @@ Crash tests set `DURABLE_TEST_CRASH_AT=<point>:<n>` in a host's environment; the
 the process reaches `<point>` it sends itself SIGKILL, which no `finally` or `atexit` can
 soften. Without the variable this costs one dictionary lookup.
 
-Points: `after_commit` (history committed, nothing sent), `after_send` (outbox sent, the
-Instances row not updated and the messages not acknowledged), `in_activity` (the activity
-ran, its completion not sent).
+Points: `after_commit` (history committed, nothing sent), `after_send` (outbox sent and the
+Instances row written, the consumed messages not acknowledged), `in_activity` (the activity
+ran, its result not applied).
 """
 
 from __future__ import annotations
