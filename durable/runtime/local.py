@@ -1,10 +1,15 @@
-"""Activities run by the host that scheduled them, with the work-item queue as the fallback.
+"""Local delivery: the host that sends a message handles it itself, the queue is the fallback.
 
-The work item is sent hidden for the work-item lease; this process runs the activity at once
-and applies its result to the orchestration in-process, so a step costs no queue round trip
-and no completion message. Only after the orchestration has committed the completion is the
-work item deleted. If this process dies first, the hidden work item becomes visible when the
-lease runs out and any host runs the activity again (activities are at-least-once).
+Work items, sub-orchestration starts, completions to a parent, events and short timers are
+sent hidden for a lease, and this process acts on them at once: it runs the activity and
+applies its result in-process (no completion message at all), or applies the control message
+to its instance. Only after the effect is committed is the queued copy deleted. If this
+process dies first, the copy becomes visible when the lease runs out and any host handles it
+(activities are at-least-once; control messages are de-duplicated by id). If handling here
+fails, the copy is made visible at once for the ordinary path.
+
+A step of a workflow therefore costs no queue round trip and no wait on queue polling, which
+on Azure Functions can back off to a minute between polls.
 """
 
 from __future__ import annotations
@@ -15,76 +20,109 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from durable.core.history import EventType
 from durable.core.messages import TaskMessage
 from durable.registry import DurableRegistry
 from durable.runtime.activities import run_activity
 from durable.runtime.clock import Clock
 from durable.runtime.faults import crash_point
+from durable.runtime.outbox import Outbound
 from durable.storage.queues import ReceivedMessage
 
-log = logging.getLogger("durable.activity")
+log = logging.getLogger("durable.local")
 
-Deliver = Callable[[TaskMessage], Awaitable[None]]
+Submit = Callable[[TaskMessage], Awaitable[None]]
+
+# Timers due later than this are left to the queue's visibility delay alone.
+MAX_LOCAL_TIMER = timedelta(minutes=1)
 
 
-class LocalActivities:
+class LocalDelivery:
     def __init__(
         self,
         hub: Any,
         registry: DurableRegistry,
         clock: Clock,
-        limit: asyncio.Semaphore,
+        activity_limit: asyncio.Semaphore,
         lease: timedelta,
-        deliver: Deliver,
+        submit: Submit,
     ) -> None:
         self._hub = hub
         self._registry = registry
         self._clock = clock
-        self._limit = limit
+        self._activity_limit = activity_limit
         self._lease = lease
-        self._deliver = deliver
+        self._submit = submit
         self._running: set[asyncio.Task[None]] = set()
 
-    async def schedule(self, work_items: Sequence[TaskMessage]) -> None:
-        """Queue the work items (hidden) and start running them here."""
-        handles = await asyncio.gather(
-            *(self._hub.queues.send_leased(m, delay=self._lease) for m in work_items)
-        )
-        for handle in handles:
-            task = asyncio.create_task(self._run(handle))
+    def takes(self, outbound: Outbound) -> bool:
+        if outbound.visible_at is None:
+            return True
+        return outbound.visible_at - self._clock.now() <= MAX_LOCAL_TIMER
+
+    async def schedule(self, outbound: Sequence[Outbound]) -> None:
+        """Queue the messages hidden, then handle them in this process."""
+
+        async def send(o: Outbound) -> tuple[ReceivedMessage, float]:
+            due = 0.0
+            if o.visible_at is not None:
+                due = max(0.0, (o.visible_at - self._clock.now()).total_seconds())
+            hidden = self._lease + timedelta(seconds=due)
+            return await self._hub.queues.send_leased(o.message, delay=hidden), due
+
+        for handle, due in await asyncio.gather(*(send(o) for o in outbound)):
+            task = asyncio.create_task(self._run(handle, due))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _run(self, handle: ReceivedMessage) -> None:
+    async def _run(self, handle: ReceivedMessage, due: float) -> None:
         holder = [handle]
-        keeper = asyncio.create_task(self._keep_hidden(holder))
+        keeper = asyncio.create_task(self._keep_hidden(holder, due))
         try:
-            async with self._limit:
-                done = await run_activity(self._registry, handle.message, self._clock)
-            crash_point("in_activity")
-            await self._deliver(done)
-        except Exception as exc:  # the queued work item is the fallback
+            if due:
+                await asyncio.sleep(due)
+            await self._handle(handle.message)
+        except Exception as exc:
             log.warning(
-                "Activity '%s' of '%s' did not complete in-process (%s); the queued work item "
-                "will run it again", handle.message.event.name, handle.message.instance_id, exc
+                "%s for '%s' was not handled in-process (%s); the queued copy takes over",
+                handle.message.event.event_type.name, handle.message.instance_id, exc,
             )
-            return
-        finally:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
+            await self._release(holder[0])
+            return
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
         try:
             await self._hub.queues.delete(holder[0])
-        except Exception as exc:  # a left-over work item only re-runs the activity
-            log.warning("Could not delete a completed work item: %s", exc)
+        except Exception as exc:  # a left-over copy is recognised as a duplicate later
+            log.warning("Could not delete a handled message: %s", exc)
 
-    async def _keep_hidden(self, holder: list[ReceivedMessage]) -> None:
-        """Renew the work item's invisibility while the activity runs longer than half a lease."""
+    async def _handle(self, message: TaskMessage) -> None:
+        if message.event.event_type is EventType.TaskScheduled:
+            async with self._activity_limit:
+                done = await run_activity(self._registry, message, self._clock)
+            crash_point("in_activity")
+            await self._submit(done)
+        else:
+            await self._submit(message)
+
+    async def _keep_hidden(self, holder: list[ReceivedMessage], due: float) -> None:
+        """Renew the copy's invisibility while handling takes longer than half a lease."""
+        half = self._lease.total_seconds() / 2
+        await asyncio.sleep(due + half)
         while True:
-            await asyncio.sleep(self._lease.total_seconds() / 2)
             renewed = await self._hub.queues.renew(holder[0], self._lease)
             if renewed is None:
                 return
             holder[0] = renewed
+            await asyncio.sleep(half)
+
+    async def _release(self, handle: ReceivedMessage) -> None:
+        try:
+            await self._hub.queues.renew(handle, timedelta(0))
+        except Exception as exc:  # it becomes visible when the lease ends anyway
+            log.warning("Could not release a message to the queue: %s", exc)
 
     async def close(self) -> None:
         for task in list(self._running):

@@ -11,7 +11,7 @@ from typing import Any
 from durable.core.history import HistoryEvent, OrchestrationStatus
 from durable.core.messages import TaskMessage
 from durable.runtime.clock import Clock
-from durable.runtime.local import LocalActivities
+from durable.runtime.local import LocalDelivery
 from durable.runtime.outbox import Outbound
 from durable.runtime.state import summarize
 from durable.storage.instance_store import InstanceUpdate
@@ -28,8 +28,8 @@ class Sender:
         self._hub = hub
         self._clock = clock
         self._max_delay = max_delay
-        # Set by the worker: work items are then run by this process (queue as fallback).
-        self.local_activities: LocalActivities | None = None
+        # Set by the worker: messages are then handled by this process (queue as fallback).
+        self.local: LocalDelivery | None = None
 
     def delay_until(self, visible_at: Any) -> timedelta | None:
         if visible_at is None:
@@ -42,16 +42,16 @@ class Sender:
     async def send_all(self, outbound: Sequence[Outbound]) -> None:
         if not outbound:
             return
-        local = self.local_activities
-        work = [o.message for o in outbound if o.to_work_items] if local else []
-        rest = [o for o in outbound if not (local and o.to_work_items)]
+        local = self.local
+        mine = [o for o in outbound if local.takes(o)] if local is not None else []
+        rest = [o for o in outbound if not (local is not None and local.takes(o))]
         sends = [
             self._hub.queues.send_many(
                 OutboundMessage(o.message, self.delay_until(o.visible_at)) for o in rest
             )
         ]
-        if local is not None and work:
-            sends.append(local.schedule(work))
+        if local is not None and mine:
+            sends.append(local.schedule(mine))
         await asyncio.gather(*sends)
 
     async def defer(self, messages: Sequence[TaskMessage]) -> None:

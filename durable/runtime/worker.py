@@ -19,7 +19,7 @@ from durable.runtime.clock import Clock, clock
 from durable.runtime.coalesce import EpisodeCoalescer
 from durable.runtime.episode import OrchestrationEpisodes
 from durable.runtime.faults import crash_point
-from durable.runtime.local import LocalActivities
+from durable.runtime.local import LocalDelivery
 from durable.runtime.sender import Sender
 from durable.runtime.sessions import SessionCache
 from durable.storage.settings import TaskHubSettings
@@ -59,7 +59,7 @@ class DurableWorker:
         self._coalescer = EpisodeCoalescer(self.episodes.run)
         self._registry = functions
         self._activity_limit = asyncio.Semaphore(settings.max_concurrent_activity_functions)
-        self.sender.local_activities = LocalActivities(
+        self.sender.local = LocalDelivery(
             hub,
             functions,
             time,
@@ -109,8 +109,8 @@ class DurableWorker:
         await asyncio.shield(self._created)
 
     async def close(self) -> None:
-        if self.sender.local_activities is not None:
-            await self.sender.local_activities.close()
+        if self.sender.local is not None:
+            await self.sender.local.close()
         await self.hub.close()
 
 
