@@ -3,9 +3,7 @@ and the start-time checks of the client (which need no running instance)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +13,9 @@ import pytest
 import durable as df
 from durable.client import DurableOrchestrationClient
 from durable.runtime.worker import DurableWorker, get_worker
-from durable.status import DurableOrchestrationStatus, OrchestrationRuntimeStatus
+from durable.status import OrchestrationRuntimeStatus
 from durable.storage.settings import TaskHubSettings
+from tests.integration.helpers import wait_for_status as wait_status
 from tests.integration.pump import QueuePump
 
 pytestmark = pytest.mark.azurite
@@ -24,11 +23,6 @@ pytestmark = pytest.mark.azurite
 bp = df.Blueprint()
 # Tokens whose first activity call has already failed: "fails the first time only".
 FAILED_ONCE: set[str] = set()
-FINISHED = (
-    OrchestrationRuntimeStatus.Completed,
-    OrchestrationRuntimeStatus.Failed,
-    OrchestrationRuntimeStatus.Terminated,
-)
 
 
 @bp.activity_trigger(input_name="value")
@@ -98,30 +92,6 @@ async def running(hub_name: str, connection_string: str) -> AsyncIterator[Env]:
     finally:
         await worker.hub.delete()
         await worker.close()
-
-
-async def wait_status(
-    client: DurableOrchestrationClient,
-    instance_id: str,
-    statuses: tuple[OrchestrationRuntimeStatus, ...] = FINISHED,
-    timeout: float = 30,
-) -> DurableOrchestrationStatus:
-    deadline = time.monotonic() + timeout
-    while True:
-        st = await client.get_status(instance_id, show_input=True)
-        if st and st.runtime_status in statuses:
-            return st
-        if time.monotonic() > deadline:
-            raise AssertionError(f"instance {instance_id} did not reach {statuses}: {st!r}")
-        await asyncio.sleep(0.05)
-
-
-async def poll(check: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{check.__name__} not true within {timeout} s")
-        await asyncio.sleep(0.05)
 
 
 # --- start-time checks -----------------------------------------------------------------------
