@@ -4,9 +4,10 @@
 Runs orchestrations on a fresh task hub with an in-process worker and prints, per
 orchestration, the storage requests by kind (every HTTP request the SDKs sent, retries
 included). Queue polling is shown apart: its cost depends on how busy the queues are, not on
-the orchestration.
+the orchestration. It starts a private Azurite on free ports (unless --connection-string is
+given). The full suite, which counts through a real host, is bench/run.py.
 
-    python bench/transactions.py [--runs N]
+    python bench/transactions.py [--runs N] [--connection-string CS]
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.azurite import PrivateAzurite  # noqa: E402
 from durable.client import DurableOrchestrationClient  # noqa: E402
 from durable.runtime.worker import DurableWorker  # noqa: E402
 from durable.storage.settings import TaskHubSettings  # noqa: E402
 from durable.storage.taskhub import TaskHub  # noqa: E402
-from tests.conftest import DEV_CONNECTION_STRING  # noqa: E402
 from tests.integration import orchestrations  # noqa: E402,F401
 from tests.integration.helpers import wait_for_status  # noqa: E402
 from tests.integration.pump import QueuePump  # noqa: E402
@@ -33,9 +34,9 @@ from tests.integration.pump import QueuePump  # noqa: E402
 CASES = [("hello_sequence", None, "3 activities in sequence"), ("fan_out", 20, "20 in parallel")]
 
 
-async def measure(name: str, payload: object, runs: int) -> dict[str, float]:
+async def measure(name: str, payload: object, runs: int, connection: str) -> dict[str, float]:
     settings = TaskHubSettings(hub_name="bench" + uuid.uuid4().hex[:10],
-                               connection_string=DEV_CONNECTION_STRING)
+                               connection_string=connection)
     hub = TaskHub(settings)
     await hub.create_if_not_exists()
     worker = DurableWorker(settings, hub)
@@ -64,10 +65,21 @@ async def measure(name: str, payload: object, runs: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--connection-string", help="an Azurite/storage to use instead")
     args = parser.parse_args()
-    print(f"Storage requests per orchestration (mean of {args.runs} runs, Azurite)\n")
+    azurite = None if args.connection_string else PrivateAzurite().start()
+    connection = args.connection_string or azurite.connection_string  # type: ignore[union-attr]
+    try:
+        report(args.runs, connection)
+    finally:
+        if azurite is not None:
+            azurite.stop()
+
+
+def report(runs: int, connection: str) -> None:
+    print(f"Storage requests per orchestration (mean of {runs} runs, Azurite)\n")
     for name, payload, what in CASES:
-        per = asyncio.run(measure(name, payload, args.runs))
+        per = asyncio.run(measure(name, payload, runs, connection))
         polling = per.pop("queue.receive", 0.0)
         seconds = per.pop("_seconds")
         total = sum(per.values())

@@ -1,0 +1,83 @@
+"""Sizes of a run, and what every scenario shares: the private Azurite, an HTTP session, and
+fresh hosts (one task hub each, so no scenario works on another's tables)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from bench.azurite import PrivateAzurite
+from bench.host import BenchHost
+from bench.observer import Observer
+
+
+@dataclass(frozen=True)
+class Sizes:
+    floor_calls: int = 200  # sequential calls of each kind
+    floor_concurrent: int = 2000  # puts/inserts at 32 in flight
+    latency_runs: int = 100
+    throughput: int = 500
+    fan_out: tuple[int, ...] = (1000, 5000)
+    sequence: int = 300
+    sequence_window: int = 50  # steps compared at the start and the end
+    idle_settle_s: float = 120.0  # after start, before the idle window opens
+    idle_window_s: float = 60.0
+    memory_waiting: int = 1000
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    floor_calls=20,
+    floor_concurrent=200,
+    latency_runs=10,
+    throughput=30,
+    fan_out=(100, 200),
+    sequence=40,
+    sequence_window=10,
+    idle_settle_s=0.0,
+    idle_window_s=5.0,
+    memory_waiting=50,
+)
+
+
+@dataclass
+class Bench:
+    azurite: PrivateAzurite
+    session: aiohttp.ClientSession
+    sizes: Sizes
+    results_dir: Path
+    stamp: str
+
+    @property
+    def connection_string(self) -> str:
+        return self.azurite.connection_string
+
+    def new_host(self, tag: str) -> BenchHost:
+        return BenchHost(self.connection_string, f"b{tag}{uuid.uuid4().hex[:8]}")
+
+    @contextlib.asynccontextmanager
+    async def host(self, tag: str) -> AsyncIterator[tuple[BenchHost, Observer]]:
+        """A fresh host on a fresh task hub; the hub is deleted afterwards to keep Azurite
+        (which holds everything in memory) as small as at the start."""
+        host = self.new_host(tag)
+        await asyncio.to_thread(host.wait_ready)
+        observer = Observer(host, self.connection_string, self.session)
+        try:
+            yield host, observer
+        finally:
+            await asyncio.to_thread(host.stop)
+            with contextlib.suppress(Exception):
+                await observer.hub.delete()
+            await observer.close()
+
+
+async def warm_up(observer: Observer) -> None:
+    """One hello-3 first: the worker creates its clients and the hub on first use."""
+    iid = await observer.start("hello_sequence")
+    await observer.wait(iid, poll=0.02, timeout=60)

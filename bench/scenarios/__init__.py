@@ -1,0 +1,1 @@
+"""One module per scenario of the suite; see BENCHMARKS.md."""

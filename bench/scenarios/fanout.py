@@ -1,0 +1,54 @@
+"""4. Fan-out/fan-in: one orchestration schedules N activities at once and waits for all
+(`task_all`); and 6b, the storage requests per fan-out activity.
+
+wall = the instance's CompletedTime - the wall clock just before the start request. The
+requests per activity are everything the host sent during the run (the orchestration's own
+start and episodes included) divided by N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from bench.context import Bench, warm_up
+from bench.observer import epoch
+from bench.results import Section, Target
+from bench.scenarios.latency import add_per_unit
+
+POLL_S = 0.05
+TIMEOUT_S = 1800.0
+TARGETS = {1000: 8.0, 5000: 45.0}
+FULL_SIZES = (1000, 5000)
+
+
+async def run(bench: Bench, calls: Section) -> Section:
+    sizes = bench.sizes.fan_out
+    section = Section("fanout", "Fan-out/fan-in: N activities in one orchestration")
+    for index, n in enumerate(sizes):
+        async with bench.host(f"fo{n}") as (host, observer):
+            await warm_up(observer)
+            await asyncio.sleep(0.5)
+            before = await host.counts(bench.session)
+            began = time.time()
+            iid = await observer.start("fan_out", n)
+            record, seen = await observer.wait(iid, POLL_S, TIMEOUT_S)
+            await asyncio.sleep(0.5)
+            spent = (await host.counts(bench.session)).minus(before)
+        wall = (epoch(record.completed_time) or seen) - began
+        full = FULL_SIZES[index] if index < len(FULL_SIZES) else None
+        bound = TARGETS.get(full) if full is not None else None
+        target = Target("<=", bound, applies=n == full) if bound is not None else None
+        section.add(f"wall_s_{n}", f"wall time, {n} activities", wall, "s", target=target)
+        section.add(f"per_activity_ms_{n}", f"wall time per activity, {n} activities",
+                    wall / n * 1000, "ms", floor_seconds=wall / n)
+        ok = record.runtime_status.name == "Completed" and json.loads(record.output or "0") == n
+        section.details[str(n)] = {"status": record.runtime_status.name,
+                                   "output": record.output, "observed_s": seen - began}
+        if not ok:
+            section.error = f"fan-out {n}: {record.runtime_status.name}, output {record.output}"
+        if index == 0:
+            add_per_unit(calls, "fanout_activity", f"per fan-out activity (N={n})",
+                         spent.wire, spent.durable, n, Target("<=", 4))
+    return section
