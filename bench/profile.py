@@ -13,8 +13,8 @@ flamegraph.pl). The summary counts, among the event loop thread's active samples
 - attributed time: each sample charged to the innermost frame of our code on its stack, so
   that a library call (the SDKs, aiohttp, json) counts for the function of ours that made it.
 
-Samples whose innermost frame is in `selectors` (epoll) are the loop waiting, not working;
-py-spy sometimes sees them as active, and they are left out.
+Samples whose innermost frame is epoll (`selectors`) or an idle pool thread's wait are
+waiting, not working; py-spy sometimes sees them as active, and they are left out.
 
 The event loop's busy share is its active samples / (RATE x seconds sampled); near 100 %
 means the host is CPU-bound on one core, whatever Azurite does.
@@ -124,6 +124,13 @@ PASS_THROUGH = (
 LOOP = "(asyncio loop and I/O callbacks, no task of ours on the stack)"
 
 
+def _waiting(function: str, file: str) -> bool:
+    """Blocked, though py-spy saw the thread running: the loop in epoll, an idle pool thread
+    in its queue's get."""
+    return file == "selectors.py" or (file == "concurrent/futures/thread.py"
+                                      and function == "_worker")
+
+
 def _is_ours(key: str) -> bool:
     return key.startswith(("durable/", "emulator/", "tests/"))
 
@@ -146,9 +153,9 @@ def summarize(path: Path, seconds: float) -> dict[str, Any]:
         if not frames:
             continue
         fn, file = _frame(frames[-1])
-        if short(file) == "selectors.py":
+        if _waiting(fn, short(file)):
             waiting += n if thread == MAIN_THREAD else 0
-            continue  # blocked in epoll, though py-spy saw the thread running
+            continue
         threads[thread] += n
         if thread != MAIN_THREAD:
             continue
@@ -175,7 +182,7 @@ def summarize(path: Path, seconds: float) -> dict[str, Any]:
         "rate": RATE,
         "seconds": round(seconds, 2),
         "event_loop_busy_pct": round(100 * main / (RATE * seconds), 1) if seconds else None,
-        "event_loop_epoll_samples": waiting,
+        "event_loop_waiting_samples": waiting,
         "samples": dict(threads.most_common()),
         "self_by_area_pct": shares(self_area),
         "self_by_function_pct": shares(self_fn),
