@@ -21,6 +21,9 @@ from durable.core.task import Task
 from durable.errors import InvalidOrchestratorError, TaskFailedError
 
 Orchestrator = Callable[..., Any]
+# What user code may raise that becomes the instance's failure. SystemExit and GeneratorExit
+# too: escaping into the host's event loop, they would stop the whole host, on every replay.
+USER_ERRORS = (Exception, SystemExit, GeneratorExit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +31,7 @@ class Finished:
     """The orchestrator returned `value`, or raised `error`."""
 
     value: Any = None
-    error: Exception | None = None
+    error: BaseException | None = None
 
 
 def _async_error(name: str) -> InvalidOrchestratorError:
@@ -58,7 +61,7 @@ class OrchestratorDriver:
         self._running = True
         try:
             returned = self._fn(self._context)
-        except Exception as exc:
+        except USER_ERRORS as exc:
             self._finish(error=exc)
             return
         finally:
@@ -117,7 +120,7 @@ class OrchestratorDriver:
         except StopIteration as stop:
             self._finish(value=stop.value)
             return
-        except Exception as exc:
+        except USER_ERRORS as exc:
             self._finish(error=exc)
             return
         finally:
@@ -151,12 +154,12 @@ class OrchestratorDriver:
                 "`yield context.task_all(tasks)` (or `context.task_any(tasks)`)."
             )
         return InvalidOrchestratorError(
-            f"{prefix} {type(yielded).__name__} {yielded!r:.80}{at}. Yield only tasks returned "
-            "by the context (call_activity, call_sub_orchestrator, create_timer, "
+            f"{prefix} {type(yielded).__name__} {_short_repr(yielded)}{at}. Yield only tasks "
+            "returned by the context (call_activity, call_sub_orchestrator, create_timer, "
             "wait_for_external_event, task_all, task_any, call_entity)."
         )
 
-    def _finish(self, value: Any = None, error: Exception | None = None) -> None:
+    def _finish(self, value: Any = None, error: BaseException | None = None) -> None:
         self.finished = Finished(value=value, error=error)
 
 
@@ -164,6 +167,21 @@ def _close(obj: Any) -> None:
     # A user finally-block failing while the generator is closed changes nothing.
     with contextlib.suppress(Exception):
         obj.close()
+
+
+def _short_repr(value: object) -> str:
+    try:
+        return repr(value)[:80]
+    except Exception:  # a user's __repr__ may fail; the type name still says enough
+        return f"<{type(value).__name__} object>"
+
+
+def error_message(error: BaseException) -> str:
+    """`str(error)`, or what can be said when the exception's own `__str__` fails."""
+    try:
+        return str(error)
+    except Exception as exc:
+        return f"<str() of the {type(error).__name__} failed with {type(exc).__name__}>"
 
 
 def format_failure(error: BaseException) -> str:

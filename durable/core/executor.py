@@ -21,7 +21,7 @@ from durable.core import events as ev
 from durable.core.actions import Action
 from durable.core.context import DurableOrchestrationContext
 from durable.core.determinism import ACTION_EVENT_TYPES
-from durable.core.driver import OrchestratorDriver, format_failure
+from durable.core.driver import OrchestratorDriver, error_message, format_failure
 from durable.core.handlers import COMPLETION_EVENT_TYPES, HANDLERS, as_utc
 from durable.core.history import EventType, FailureDetails, HistoryEvent, OrchestrationStatus
 from durable.core.serialization import dumps
@@ -256,7 +256,7 @@ class OrchestrationSession:
         return Outcome(OrchestrationStatus.Completed, output=output)
 
     def _failed(self, error: BaseException) -> Outcome:
-        message = str(error)
+        message = error_message(error)
         details = FailureDetails(type(error).__name__, message, format_failure(error))
         output = dumps(f"Orchestrator function '{self._state.name}' failed: {message}", "output")
         return Outcome(OrchestrationStatus.Failed, output=output, failure_details=details)

@@ -50,7 +50,7 @@ def _encode_custom(obj: object) -> dict[str, Any]:
     try:
         data = to_json(obj)
     except Exception as exc:
-        raise _Unserializable(obj, f"its to_json raised {type(exc).__name__}: {exc}") from exc
+        raise _Unserializable(obj, f"its to_json raised {_describe(exc)}") from exc
     return {_CLASS_KEY: type(obj).__name__, _MODULE_KEY: type(obj).__module__, _DATA_KEY: data}
 
 
@@ -100,6 +100,13 @@ def loads(text: str | None) -> Any:
         return json.loads(text, object_hook=_decode_custom)
     except json.JSONDecodeError as exc:
         raise SerializationError(f"Payload is not valid JSON ({exc}): {text[:200]!r}") from exc
+
+
+def _describe(exc: Exception) -> str:
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:  # the exception's own __str__ failed
+        return type(exc).__name__
 
 
 def _type_name(obj: object) -> str:

@@ -14,6 +14,7 @@ import traceback
 from typing import Any
 
 from durable.core import serialization
+from durable.core.driver import USER_ERRORS, error_message
 from durable.core.history import EventType, FailureDetails, HistoryEvent
 from durable.core.messages import TaskMessage
 from durable.errors import DurableError
@@ -42,11 +43,12 @@ async def run_activity(
             task_scheduled_id=scheduled.event_id,
             result=text,
         )
-    except Exception as exc:  # a user's error becomes a TaskFailed, never a crash
-        log.warning("Activity '%s' of instance '%s' failed: %s", name, message.instance_id, exc)
+    except USER_ERRORS as exc:  # a user's error becomes a TaskFailed, never a crash
+        reason = error_message(exc)
+        log.warning("Activity '%s' of instance '%s' failed: %s", name, message.instance_id, reason)
         details = FailureDetails(
             error_type=type(exc).__name__,
-            error_message=str(exc),
+            error_message=reason,
             stack_trace="".join(traceback.format_exception(exc)),
         )
         done = HistoryEvent(
