@@ -31,7 +31,7 @@ def run(cmd: list[str], **kw: object) -> None:
 
 
 def setup() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this script must run on old Pythons to say so)
         sys.exit(f"Python 3.11+ is needed, this is {sys.version.split()[0]}")
     if not PY.exists():
         run([sys.executable, "-m", "venv", str(VENV)])
