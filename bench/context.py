@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,8 +14,9 @@ from pathlib import Path
 import aiohttp
 
 from bench.azurite import PrivateAzurite
-from bench.host import BenchHost
+from bench.host import BenchHost, cpu_seconds
 from bench.observer import Observer
+from bench.results import Section
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,13 @@ class Bench:
     def connection_string(self) -> str:
         return self.azurite.connection_string
 
+    def cpu(self, host: BenchHost) -> dict[str, float]:
+        """CPU seconds used so far by the host, Azurite and this bench process."""
+        azurite = self.azurite.pid
+        return {"host": cpu_seconds(host.pid),
+                "azurite": cpu_seconds(azurite) if azurite else 0.0,
+                "bench": time.process_time()}
+
     def new_host(self, tag: str) -> BenchHost:
         return BenchHost(self.connection_string, f"b{tag}{uuid.uuid4().hex[:8]}")
 
@@ -77,7 +86,22 @@ class Bench:
             await observer.close()
 
 
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: round(after[k] - before[k], 3) for k in before}
+
+
+def add_cpu(section: Section, used: dict[str, float], wall: float, units: int,
+            what: str) -> None:
+    """CPU per unit of work and the share of the wall time each process was busy; a process
+    near 100 % of one core is the bottleneck."""
+    for name in ("host", "azurite"):
+        section.add(f"{name}_cpu_ms", f"{name} CPU per {what}", used[name] / units * 1000, "ms")
+        section.add(f"{name}_busy_pct", f"{name} CPU busy (% of one core over the wall time)",
+                    100 * used[name] / wall, "%")
+    section.details["cpu_s"] = used
+
+
 async def warm_up(observer: Observer) -> None:
     """One hello-3 first: the worker creates its clients and the hub on first use."""
     iid = await observer.start("hello_sequence")
-    await observer.wait(iid, poll=0.02, timeout=60)
+    await observer.finished(iid, timeout=60)

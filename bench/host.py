@@ -51,6 +51,14 @@ def without_admin(counts: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in counts.items() if not k.endswith(".admin")}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # After the command name: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class BenchHost:
     def __init__(self, connection_string: str, hub: str, app: Path = BENCH_APP,
                  env: dict[str, str] | None = None) -> None:

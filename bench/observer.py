@@ -1,6 +1,7 @@
-"""The bench's own view of a task hub: it starts instances through the host's HTTP starters
-and watches the Instances table with a separate storage client, in the bench process, so
-that none of its reads count against the host."""
+"""The bench's own view of a task hub: it starts instances through the host's HTTP starters,
+learns of completions from the bench app's long-polls, and reads the Instances table with a
+separate storage client in the bench process, so that none of its reads count against the
+host."""
 
 from __future__ import annotations
 
@@ -18,12 +19,6 @@ from durable.storage.instance_store import InstanceRecord
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 
-TERMINAL = {
-    OrchestrationStatus.Completed,
-    OrchestrationStatus.Failed,
-    OrchestrationStatus.Terminated,
-    OrchestrationStatus.Canceled,
-}
 UNFINISHED = (OrchestrationStatus.Pending, OrchestrationStatus.Running)
 
 
@@ -68,20 +63,32 @@ class Observer:
             result: dict[str, Any] = json.loads(text)
             return result
 
-    async def wait(self, instance_id: str, poll: float, timeout: float) -> tuple[
-            InstanceRecord, float]:
-        """Poll the Instances row until it is terminal: (record, wall time it was seen)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            record = await self.hub.instances.get(instance_id, include_input=False)
-            seen = time.time()
-            if record is not None and record.runtime_status in TERMINAL:
-                return record, seen
-            if time.monotonic() > deadline:
-                status = record.runtime_status.name if record else "no row"
-                raise TimedOut(f"instance {instance_id} unfinished after {timeout:.0f} s "
-                               f"({status})")
-            await asyncio.sleep(poll)
+    async def finished(self, instance_id: str, timeout: float) -> tuple[InstanceRecord, float]:
+        """Wait for the host to write the instance's terminal Instances row (the bench app's
+        long-poll, no storage polling); the row, and the wall time that write returned."""
+        got = await self._long_poll(f"api/_bench/finished/{instance_id}", {}, timeout)
+        record = await self.hub.instances.get(instance_id, include_input=False)
+        if record is None:
+            raise RuntimeError(f"instance {instance_id} finished but has no Instances row")
+        return record, float(got["last_at"])
+
+    async def finished_many(self, prefix: str, count: int, timeout: float) -> dict[str, Any]:
+        """Wait until `count` instances with the id prefix have their terminal row written:
+        {"finished", "first_at", "last_at"} (wall times the writes returned)."""
+        return await self._long_poll("api/_bench/finished",
+                                     {"prefix": prefix, "count": str(count)}, timeout)
+
+    async def _long_poll(self, path: str, params: dict[str, str],
+                         timeout: float) -> dict[str, Any]:
+        query = {**params, "timeout": str(timeout)}
+        limit = aiohttp.ClientTimeout(total=timeout + 30)
+        async with self.session.get(self.host.url(path), params=query, timeout=limit) as resp:
+            body: dict[str, Any] = await resp.json()
+            if resp.status == 408:
+                raise TimedOut(f"{path} {params}: {body['finished']} of {body['count']} "
+                               f"finished after {timeout:.0f} s")
+            resp.raise_for_status()
+            return body
 
     async def any_in(self, prefix: str, statuses: tuple[OrchestrationStatus, ...]) -> bool:
         """Whether any instance with the id prefix is in one of `statuses` (one-row pages)."""

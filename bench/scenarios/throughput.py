@@ -2,10 +2,10 @@
 
 One POST to the bench app's /api/_bench/start_many starts all N inside the host (64
 `start_new` calls in flight), so the HTTP round trips of N requests are not part of the
-figure. wall = the latest CompletedTime among the N rows - the wall clock just before that
-POST; orchestrations/s = N / wall, activities/s = 3N / wall. Completion is detected by
-polling the Instances table every POLL_S (only for knowing when to stop; the figure comes
-from the rows' timestamps).
+figure. The bench then long-polls /api/_bench/finished?prefix=&count=N, answered when the
+host's N-th terminal Instances row write has returned. wall = that moment - the wall clock
+just before the POST; orchestrations/s = N / wall, activities/s = 3N / wall. Nothing polls
+storage while the burst runs.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import time
 import uuid
 from typing import Any
 
-from bench.context import Bench, warm_up
+from bench.context import Bench, add_cpu, cpu_used, warm_up
 from bench.host import BenchHost, without_admin
 from bench.observer import Observer, epoch
 from bench.results import Section, Target, percentile, total
 
-POLL_S = 0.25
 TIMEOUT_S = 900.0
 ACTIVITIES = 3
 
@@ -29,15 +28,17 @@ async def burst(bench: Bench, host: BenchHost, observer: Observer, n: int) -> di
     """Start n hello-3 at once and wait for all; what the section and the profile report."""
     prefix = f"tp{uuid.uuid4().hex[:6]}-"
     before = await host.counts(bench.session)
+    cpu = bench.cpu(host)
     began = time.time()
     started = await observer.start_many("hello_sequence", n, prefix)
-    await observer.wait_prefix(prefix, POLL_S, TIMEOUT_S)
+    finished = await observer.finished_many(prefix, n, TIMEOUT_S)
+    used = cpu_used(cpu, bench.cpu(host))
+    window = time.time() - began
     records = await observer.records(prefix)
     await asyncio.sleep(0.5)
     spent = (await host.counts(bench.session)).minus(before)
-    ends = [epoch(r.completed_time) or 0.0 for r in records]
     each = [(epoch(r.completed_time) or 0.0) - (epoch(r.created_time) or 0.0) for r in records]
-    wall = max(ends) - began
+    wall = float(finished["last_at"]) - began
     return {
         "n": n,
         "wall_s": wall,
@@ -46,6 +47,8 @@ async def burst(bench: Bench, host: BenchHost, observer: Observer, n: int) -> di
         "each_p50_s": percentile(each, 50),
         "each_p95_s": percentile(each, 95),
         "wire": without_admin(spent.wire),
+        "cpu": used,
+        "cpu_window_s": window,
     }
 
 
@@ -74,7 +77,8 @@ async def run(bench: Bench) -> Section:
                 total(wire) / n, "calls")
     section.add("calls_per_s", "storage requests/s sent by the host", total(wire) / wall, "/s",
                 floor_seconds=wall / max(total(wire), 1))
-    section.details = {"completed": got["completed"], "n": n,
+    add_cpu(section, got["cpu"], got["cpu_window_s"], n, "orchestration")
+    section.details |= {"completed": got["completed"], "n": n,
                        "wire_per_orchestration": {k: round(v / n, 3) for k, v in wire.items()}}
     if got["completed"] != n:
         section.error = f"only {got['completed']} of {n} completed"
