@@ -46,6 +46,7 @@ class LocalDelivery:
         activity_limit: asyncio.Semaphore,
         lease: timedelta,
         submit: Submit,
+        activity_slots: int,
     ) -> None:
         self._hub = hub
         self._registry = registry
@@ -54,11 +55,30 @@ class LocalDelivery:
         self._lease = lease
         self._submit = submit
         self._running: set[asyncio.Task[None]] = set()
+        self._activity_slots = activity_slots
+        self._activities_held = 0
 
-    def takes(self, outbound: Outbound) -> bool:
-        if outbound.visible_at is None:
-            return True
-        return outbound.visible_at - self._clock.now() <= MAX_LOCAL_TIMER
+    def split(self, outbound: Sequence[Outbound]) -> tuple[list[Outbound], list[Outbound]]:
+        """(handled here, left to the queue).
+
+        Activities are taken only up to this host's free activity slots: the rest go to the
+        work-item queue visible at once, so a large fan-out spreads over every host instead
+        of waiting for this one. Timers due later than a minute stay with the queue.
+        """
+        mine: list[Outbound] = []
+        rest: list[Outbound] = []
+        for o in outbound:
+            if o.to_work_items:
+                if self._activities_held < self._activity_slots:
+                    self._activities_held += 1
+                    mine.append(o)
+                else:
+                    rest.append(o)
+            elif o.visible_at is None or o.visible_at - self._clock.now() <= MAX_LOCAL_TIMER:
+                mine.append(o)
+            else:
+                rest.append(o)
+        return mine, rest
 
     async def schedule(self, outbound: Sequence[Outbound]) -> None:
         """Queue the messages hidden, then handle them in this process."""
@@ -70,12 +90,24 @@ class LocalDelivery:
             hidden = self._lease + timedelta(seconds=due)
             return await self._hub.queues.send_leased(o.message, delay=hidden), due
 
-        for handle, due in await asyncio.gather(*(send(o) for o in outbound)):
+        try:
+            sent = await asyncio.gather(*(send(o) for o in outbound))
+        except BaseException:
+            self._activities_held -= sum(1 for o in outbound if o.to_work_items)
+            raise
+        for handle, due in sent:
             task = asyncio.create_task(self._run(handle, due))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
     async def _run(self, handle: ReceivedMessage, due: float) -> None:
+        try:
+            await self._run_held(handle, due)
+        finally:
+            if handle.message.event.event_type is EventType.TaskScheduled:
+                self._activities_held -= 1
+
+    async def _run_held(self, handle: ReceivedMessage, due: float) -> None:
         holder = [handle]
         keeper = asyncio.create_task(self._keep_hidden(holder, due))
         try:

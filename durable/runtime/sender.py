@@ -43,8 +43,7 @@ class Sender:
         if not outbound:
             return
         local = self.local
-        mine = [o for o in outbound if local.takes(o)] if local is not None else []
-        rest = [o for o in outbound if not (local is not None and local.takes(o))]
+        mine, rest = local.split(outbound) if local is not None else ([], list(outbound))
         sends = [
             self._hub.queues.send_many(
                 OutboundMessage(o.message, self.delay_until(o.visible_at)) for o in rest

@@ -66,6 +66,7 @@ class DurableWorker:
             self._activity_limit,
             settings.work_item_visibility,
             self._coalescer.submit,
+            settings.max_concurrent_activity_functions,
         )
         self._created: asyncio.Future[None] | None = None
         # How many times a timer message was re-sent because it was not due yet.
