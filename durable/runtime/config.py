@@ -72,3 +72,24 @@ def _named_connections(host: dict[str, Any]) -> list[str]:
     provider = dt.get("storageProvider", {}) if isinstance(dt, dict) else {}
     names = [provider.get("connectionName"), provider.get("connectionStringName")]
     return [n for n in names if isinstance(n, str) and n]
+
+
+# The Functions queue trigger's default (host.json `extensions.queues.maxDequeueCount`).
+DEFAULT_MAX_DEQUEUE_COUNT = 5
+
+
+def max_dequeue_count(root: Path | None = None) -> int:
+    """After this many dequeues the Functions queue trigger moves a message to its poison
+    queue; host.json keys are case-insensitive, as in the Functions host."""
+    try:
+        host = read_host_json(root)
+    except ValueError:
+        return DEFAULT_MAX_DEQUEUE_COUNT
+    section: Any = host
+    for key in ("extensions", "queues", "maxDequeueCount"):
+        if not isinstance(section, dict):
+            return DEFAULT_MAX_DEQUEUE_COUNT
+        section = next((v for k, v in section.items() if k.lower() == key.lower()), None)
+    if isinstance(section, int) and not isinstance(section, bool) and section >= 1:
+        return section
+    return DEFAULT_MAX_DEQUEUE_COUNT

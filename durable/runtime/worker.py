@@ -30,6 +30,8 @@ log = logging.getLogger("durable.worker")
 # A timer message that becomes visible this much before its due time is still applied; the
 # queue's visibility delays have one-second granularity.
 TIMER_TOLERANCE = timedelta(seconds=1)
+# How often a message on its last dequeue is sent again instead of run (see _requeued).
+MAX_REQUEUES = 3
 
 
 class DurableWorker:
@@ -71,9 +73,12 @@ class DurableWorker:
         self._created: asyncio.Future[None] | None = None
         # How many times a timer message was re-sent because it was not due yet.
         self.timer_hops = 0
+        self.max_dequeue_count = config.max_dequeue_count()
 
     async def on_control_message(self, body: bytes | str, dequeue_count: int = 1) -> None:
         message = await self.hub.queues.decode(body)
+        if await self._requeued(body, message, dequeue_count):
+            return
         if await self._rechain_if_early(message):
             return
         await self._coalescer.submit(message)
@@ -83,10 +88,37 @@ class DurableWorker:
         if message.event.event_type is not EventType.TaskScheduled:
             log.warning("Ignoring a %s message on the work-item queue", message.event.event_type)
             return
+        if await self._requeued(body, message, dequeue_count):
+            return
         async with self._activity_limit:
             done = await run_activity(self._registry, message, self.clock)
         crash_point("in_activity")
         await self.hub.queues.send(done)
+
+    async def _requeued(self, body: bytes | str, message: TaskMessage, dequeue_count: int) -> bool:
+        """Keep a message that never failed out of the poison queue.
+
+        The queue trigger poisons a message once it was dequeued maxDequeueCount times, and
+        counts dequeues by hosts that were killed or lost the lease, not only failures; for a
+        durable message that is loss (its instance waits forever). One dequeue before the
+        last (a host may die on that one too) it is therefore sent again as a fresh message
+        (same id, receivers de-duplicate) instead of run, at most MAX_REQUEUES times, so one
+        that fails every time still ends poisoned.
+        """
+        limit = self.max_dequeue_count
+        threshold = limit - 1 if limit >= 3 else limit
+        if limit < 2 or dequeue_count < threshold:
+            return False
+        if self.hub.queues.requeued_times(body) >= MAX_REQUEUES:
+            return False
+        times = await self.hub.queues.requeue(body, message)
+        log.warning(
+            "%s message %s for '%s' was dequeued %d times; sent again as a fresh message "
+            "(%d of %d) so that it is not moved to the poison queue",
+            message.event.event_type.name, message.message_id, message.instance_id,
+            dequeue_count, times, MAX_REQUEUES,
+        )
+        return True
 
     async def _rechain_if_early(self, message: TaskMessage) -> bool:
         """Timers longer than the queue's visibility limit travel in hops; resend the rest."""

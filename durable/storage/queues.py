@@ -12,6 +12,7 @@ import base64
 import binascii
 import dataclasses
 import itertools
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ MAX_VISIBILITY_DELAY = QUEUE_MAX_VISIBILITY
 DEFAULT_VISIBILITY_TIMEOUT = timedelta(minutes=5)
 MAX_RECEIVE_BATCH = 32
 _SEND_CONCURRENCY = 64
+# How often a body was sent again by `requeue` (an envelope member readers ignore).
+REQUEUED_MEMBER = "Requeued"
 # Ties between messages inserted in the same instant are broken by this, as in DF.
 _sequence = itertools.count(1)
 
@@ -85,6 +88,11 @@ def _body_text(body: str | bytes) -> str:
         raise MessageFormatError(
             f"queue message body is neither JSON nor base64 of JSON: {exc}; starts {start!r}"
         ) from None
+
+
+def requeue_count(envelope: dict[str, Any]) -> int:
+    value = envelope.get(REQUEUED_MEMBER)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _error_code(exc: HttpResponseError) -> str:
@@ -152,6 +160,22 @@ class TaskHubQueues:
             envelope = codec.parse_envelope(text)
         sequence = envelope.get("SequenceNumber")
         return codec.message_from_envelope(envelope), int(sequence or 0)
+
+    @storage_call
+    async def requeue(self, body: str | bytes, message: TaskMessage) -> int:
+        """Send a received body again as a new queue message (its dequeue count starts over),
+        counting the requeues in the envelope; returns that count. Same message id, so the
+        receiver de-duplicates as for any redelivery."""
+        envelope = codec.parse_envelope(_body_text(body))
+        envelope[REQUEUED_MEMBER] = requeue_count(envelope) + 1
+        text = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+        await self.client(self.queue_for(message)).send_message(
+            base64.b64encode(text.encode("utf-8")).decode("ascii"), time_to_live=-1
+        )
+        return int(envelope[REQUEUED_MEMBER])
+
+    def requeued_times(self, body: str | bytes) -> int:
+        return requeue_count(codec.parse_envelope(_body_text(body)))
 
     @storage_call
     async def send(self, message: TaskMessage, *, delay: timedelta | None = None) -> str:
