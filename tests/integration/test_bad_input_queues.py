@@ -1,0 +1,134 @@
+"""Queue messages the dispatchers cannot use, and messages that hosts kept dying on.
+
+A body that is not a task message makes the dispatcher raise `MessageFormatError` (or
+`LargePayloadMissingError`) naming what is wrong, every time, so the Functions host moves it
+to the poison queue after maxDequeueCount tries (the e2e fuzz test checks that part). A
+valid message that was only dequeued many times because hosts died holding it is sent again
+as a fresh message instead of being left for the poison queue.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from durable.core.history import EventType, HistoryEvent
+from durable.core.messages import TaskMessage
+from durable.errors import LargePayloadMissingError, MessageFormatError
+from durable.runtime.worker import MAX_REQUEUES, DurableWorker
+from durable.storage import TaskHub, TaskHubSettings
+from durable.storage.queues import REQUEUED_MEMBER
+from tests.integration import at, provisioned_hub
+
+pytestmark = pytest.mark.azurite
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def envelope(event_type: int = 15, **event: object) -> dict[str, object]:
+    return {
+        "ActivityId": "m-1",
+        "TaskMessage": {
+            "Event": {"EventType": event_type, "Timestamp": "2024-05-01T12:00:00Z", **event},
+            "OrchestrationInstance": {"InstanceId": "inst-1", "ExecutionId": None},
+        },
+        "SequenceNumber": 1,
+    }
+
+
+VALID = json.dumps(envelope(name="go"))
+UNDECODABLE: dict[str, tuple[str | bytes, str]] = {
+    "garbage": ("%%% not base64 at all %%%", "neither JSON nor base64"),
+    "binary": (b"\xff\xfe\x00\x81", "neither JSON nor base64"),
+    "base64 of text": (b64("hello, world"), "not JSON"),
+    "truncated json": (b64(VALID[: len(VALID) // 2]), "not JSON"),
+    "truncated raw json": (VALID[:-7], "not JSON"),
+    "json array": (b64("[1, 2, 3]"), "not a JSON object"),
+    "empty object": (b64("{}"), "not a task message"),
+    "unknown event type": (b64(json.dumps(envelope(99))), "not a task message"),
+    "event type as text": (b64(json.dumps(envelope("EventRaised"))), "not a task message"),
+    "bad timestamp": (
+        b64(json.dumps(envelope(15, Timestamp="yesterday"))), "not a task message"
+    ),
+    "no instance": (
+        b64(json.dumps({**envelope(), "TaskMessage": {"Event": envelope()["TaskMessage"]}})),
+        "not a task message",
+    ),
+}
+
+
+@pytest.fixture
+async def worker(connection_string: str, hub_name: str) -> AsyncIterator[DurableWorker]:
+    async with provisioned_hub(connection_string, hub_name) as hub:
+        settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
+        yield DurableWorker(settings, hub)
+
+
+@pytest.mark.parametrize("case", sorted(UNDECODABLE))
+async def test_undecodable_message_raises_a_clear_error_on_both_queues(
+    worker: DurableWorker, case: str
+) -> None:
+    body, phrase = UNDECODABLE[case]
+    for handler in (worker.on_control_message, worker.on_work_item):
+        for dequeue_count in (1, 4, 5):  # the same answer on every try, last ones included
+            with pytest.raises(MessageFormatError, match=phrase):
+                await handler(body, dequeue_count)
+
+
+async def test_reference_to_a_missing_large_message_blob(worker: DurableWorker) -> None:
+    body = b64(json.dumps({"ActivityId": "m-2", "TaskMessage": None,
+                           "CompressedBlobName": "inst-1/message-gone.json.gz"}))
+    for handler in (worker.on_control_message, worker.on_work_item):
+        with pytest.raises(LargePayloadMissingError, match="message-gone.json.gz"):
+            await handler(body, 1)
+
+
+async def _queued_bodies(hub: TaskHub, queue: str) -> list[dict[str, object]]:
+    client = hub.queues.client(queue)
+    found = [json.loads(base64.b64decode(str(m.content)))
+             for m in await client.peek_messages(max_messages=32)]
+    return found
+
+
+def _event_message(kind: EventType, instance_id: str = "nobody") -> TaskMessage:
+    event = HistoryEvent(kind, at(0), name="say_hello", input='"x"', event_id=0)
+    return TaskMessage("m-requeue", instance_id, event, "exec-1")
+
+
+async def test_message_on_its_last_tries_is_sent_again_not_run(worker: DurableWorker) -> None:
+    hub = worker.hub
+    raised = _event_message(EventType.EventRaised)
+    body = await hub.queues.encode(raised)
+    queue = hub.queues.control_queue_for("nobody")
+
+    await worker.on_control_message(body, 1)  # run: dropped, the instance does not exist
+    assert await _queued_bodies(hub, queue) == []
+
+    await worker.on_control_message(body, worker.max_dequeue_count - 1)
+    (copy,) = await _queued_bodies(hub, queue)
+    assert copy[REQUEUED_MEMBER] == 1
+    assert copy["ActivityId"] == raised.message_id  # the same message, de-duplicated by id
+    decoded = await hub.queues.decode(b64(json.dumps(copy)))
+    assert decoded == raised
+
+    # A copy that was already sent again MAX_REQUEUES times runs (and may then be poisoned).
+    tired = b64(json.dumps({**copy, REQUEUED_MEMBER: MAX_REQUEUES}))
+    await hub.queues.client(queue).clear_messages()
+    await worker.on_control_message(tired, worker.max_dequeue_count)
+    assert await _queued_bodies(hub, queue) == []
+
+
+async def test_work_item_on_its_last_try_is_sent_again_not_run(worker: DurableWorker) -> None:
+    hub = worker.hub
+    scheduled = _event_message(EventType.TaskScheduled)
+    body = await hub.queues.encode(scheduled)
+    await worker.on_work_item(body, worker.max_dequeue_count)
+    (copy,) = await _queued_bodies(hub, hub.queues.work_item_queue_name)
+    assert copy[REQUEUED_MEMBER] == 1
+    # It was not run: no completion was sent to the instance's control queue.
+    assert await _queued_bodies(hub, hub.queues.control_queue_for("nobody")) == []
