@@ -1,0 +1,489 @@
+#!/usr/bin/env python3
+"""Chaos run: several hosts serve one task hub while one of them is SIGKILLed every couple of
+seconds and replaced by a fresh one.
+
+Orchestrations of mixed kinds (chains, fan-out of 20, sub-orchestrations, retries that fail
+twice, timers, external events raised from outside) run on `tests/apps/chaos_app`. When the
+run is over it checks what DESIGN.md promises: every instance Completed with the right
+output, no history holds an event twice, the control and work-item queues are empty, and
+nothing sits in a poison queue. Activities write a row per execution to a side-effect table,
+so it also reports how many of them ran more than once (at-least-once is allowed).
+
+    python bench/chaos.py [--instances 300] [--hosts 3] [--kill-every 2] [--seed N]
+
+`tests/e2e/test_chaos.py` runs a smaller configuration of the same driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import signal
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from azure.core.exceptions import ResourceNotFoundError  # noqa: E402
+from azure.data.tables.aio import TableServiceClient  # noqa: E402
+
+from durable.client import DurableOrchestrationClient  # noqa: E402
+from durable.core.history import EventType, HistoryEvent  # noqa: E402
+from durable.status import DurableOrchestrationStatus, OrchestrationRuntimeStatus  # noqa: E402
+from durable.storage.settings import TaskHubSettings  # noqa: E402
+from durable.storage.taskhub import TaskHub  # noqa: E402
+from tests.conftest import DEV_CONNECTION_STRING  # noqa: E402
+from tests.e2e.conftest import READY, HostProcess  # noqa: E402
+
+APP = "chaos_app"
+# (orchestrator, share of the instances, input)
+MIX: tuple[tuple[str, float, Any], ...] = (
+    ("chain", 0.20, None),
+    ("fan", 0.10, 20),
+    ("parent", 0.15, None),
+    ("retrying", 0.20, None),
+    ("timer", 0.20, 2),
+    ("event", 0.15, None),
+)
+EVENT_VALUE = "go"
+FINAL = {
+    OrchestrationRuntimeStatus.Completed,
+    OrchestrationRuntimeStatus.Failed,
+    OrchestrationRuntimeStatus.Terminated,
+    OrchestrationRuntimeStatus.Canceled,
+}
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    instances: int = 300
+    hosts: int = 3
+    kill_every: float = 2.0
+    # Starts are spread over this many seconds, so that kills hit work in every phase.
+    start_over: float = 30.0
+    lease_seconds: int = 5
+    activity_max_seconds: float = 0.5
+    # Kills stop after this long even if work remains; then the survivors finish it.
+    max_chaos_seconds: float = 600.0
+    timeout: float = 900.0
+    seed: int | None = None
+    connection_string: str = DEV_CONNECTION_STRING
+
+
+@dataclass(frozen=True)
+class Instance:
+    instance_id: str
+    name: str
+    payload: Any
+
+    def expected_output(self) -> Any:
+        return expected_output(self.name, self.instance_id, self.payload)
+
+    def expected_executions(self) -> dict[str, int]:
+        """Activity key -> executions without duplicates (flaky fails twice first)."""
+        iid = self.instance_id
+        if self.name == "chain":
+            return {f"{iid}:{i}": 1 for i in range(3)}
+        if self.name == "fan":
+            return {f"{iid}:{i}": 1 for i in range(int(self.payload))}
+        if self.name == "parent":
+            return {
+                **Instance(f"{iid}:0", "chain", None).expected_executions(),
+                **Instance(f"{iid}:1", "fan", 5).expected_executions(),
+            }
+        if self.name == "retrying":
+            return {f"{iid}:f": 3}
+        if self.name == "timer":
+            return {f"{iid}:0": 1, f"{iid}:1": 1}
+        return {f"{iid}:{EVENT_VALUE}": 1}
+
+    def all_ids(self) -> list[str]:
+        """This instance and its sub-orchestrations."""
+        if self.name == "parent":
+            return [self.instance_id, f"{self.instance_id}:0", f"{self.instance_id}:1"]
+        return [self.instance_id]
+
+
+def expected_output(name: str, iid: str, payload: Any) -> Any:
+    if name == "chain":
+        return [f"{iid}:{i}!" for i in range(3)]
+    if name == "fan":
+        return int(payload)
+    if name == "parent":
+        return [expected_output("chain", f"{iid}:0", None), 5]
+    if name == "retrying":
+        return f"{iid}:f ok"
+    if name == "timer":
+        return [f"{iid}:0!", f"{iid}:1!"]
+    if name == "event":
+        return f"{iid}:{EVENT_VALUE}!"
+    raise ValueError(f"unknown orchestrator {name!r}")
+
+
+def plan_instances(count: int, rng: random.Random) -> list[Instance]:
+    """`count` instances in MIX's proportions (largest remainders), shuffled."""
+    quotas = [(count * share, name, payload) for name, share, payload in MIX]
+    numbers = {name: int(q) for q, name, _ in quotas}
+    by_remainder = sorted(quotas, key=lambda q: q[0] - int(q[0]), reverse=True)
+    for _, name, _ in by_remainder[: count - sum(numbers.values())]:
+        numbers[name] += 1
+    names = [(name, payload) for _, name, payload in quotas for _ in range(numbers[name])]
+    rng.shuffle(names)
+    return [Instance(f"{name}-{i:04d}", name, payload) for i, (name, payload) in enumerate(names)]
+
+
+@dataclass
+class ChaosReport:
+    instances: int = 0
+    completed: int = 0
+    kills: int = 0
+    hosts_started: int = 0
+    seconds: float = 0.0
+    activity_executions: int = 0
+    expected_executions: int = 0
+    duplicate_executions: int = 0
+    wrong: list[str] = field(default_factory=list)
+    history_problems: list[str] = field(default_factory=list)
+    queue_counts: dict[str, int] = field(default_factory=dict)
+    poison_counts: dict[str, int] = field(default_factory=dict)
+    host_problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.completed == self.instances
+            and not self.wrong
+            and not self.history_problems
+            and not any(self.queue_counts.values())
+            and not any(self.poison_counts.values())
+            and not self.host_problems
+        )
+
+    def lines(self) -> list[str]:
+        return [
+            f"instances completed        {self.completed}/{self.instances}",
+            f"hosts killed (SIGKILL)     {self.kills} ({self.hosts_started} started)",
+            f"run time                   {self.seconds:.1f} s",
+            f"activity executions        {self.activity_executions} "
+            f"(expected {self.expected_executions})",
+            f"duplicate executions       {self.duplicate_executions}",
+            f"wrong outputs              {len(self.wrong)} {self.wrong[:3]}",
+            f"history problems           {len(self.history_problems)} "
+            f"{self.history_problems[:3]}",
+            f"messages left in queues    {sum(self.queue_counts.values())}",
+            f"poison messages            {sum(self.poison_counts.values())}",
+            f"host problems              {self.host_problems[:3]}",
+        ]
+
+
+def history_problems(instance_id: str, events: Sequence[HistoryEvent]) -> list[str]:
+    """Anything in one execution's history that was applied twice."""
+    problems: list[str] = []
+    ids = Counter(e.message_id for e in events if e.message_id)
+    problems += [f"{instance_id}: message {m} applied {n} times" for m, n in ids.items() if n > 1]
+    completions = (
+        EventType.TaskCompleted,
+        EventType.TaskFailed,
+        EventType.SubOrchestrationInstanceCompleted,
+        EventType.SubOrchestrationInstanceFailed,
+    )
+    done = Counter(e.task_scheduled_id for e in events if e.event_type in completions)
+    done += Counter(e.timer_id for e in events if e.event_type is EventType.TimerFired)
+    problems += [f"{instance_id}: task {t} completed {n} times" for t, n in done.items() if n > 1]
+    actions = (
+        EventType.TaskScheduled,
+        EventType.TimerCreated,
+        EventType.SubOrchestrationInstanceCreated,
+    )
+    scheduled = Counter(e.event_id for e in events if e.event_type in actions)
+    problems += [f"{instance_id}: action {a} recorded {n} times"
+                 for a, n in scheduled.items() if n > 1]
+    for kind in (EventType.ExecutionStarted, EventType.ExecutionCompleted):
+        n = sum(1 for e in events if e.event_type is kind)
+        if n > 1:
+            problems.append(f"{instance_id}: {kind.name} {n} times")
+    return problems
+
+
+class HostPool:
+    """`size` host processes on one hub; `kill_one` SIGKILLs a ready one and starts another."""
+
+    def __init__(self, size: int, env: dict[str, str], rng: random.Random) -> None:
+        self._env = env
+        self._rng = rng
+        self.hosts = [HostProcess(APP, env) for _ in range(size)]
+        self.started = size
+        self.killed: list[HostProcess] = []
+
+    @staticmethod
+    def is_ready(host: HostProcess) -> bool:
+        return host.process.poll() is None and any(READY.search(x) for x in list(host.lines))
+
+    async def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not all(self.is_ready(h) for h in self.hosts):
+            dead = [h for h in self.hosts if h.process.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                raise RuntimeError("hosts did not start:\n" + "\n".join(
+                    h.output[-3000:] for h in dead or self.hosts))
+            await asyncio.sleep(0.2)
+
+    def kill_one(self) -> bool:
+        ready = [h for h in self.hosts if self.is_ready(h)]
+        if not ready:
+            return False
+        victim = self._rng.choice(ready)
+        victim.process.send_signal(signal.SIGKILL)
+        victim.process.wait()
+        self.hosts.remove(victim)
+        self.killed.append(victim)
+        self.hosts.append(HostProcess(APP, self._env))
+        self.started += 1
+        return True
+
+    def unexpected_exits(self) -> list[str]:
+        return [f"host on port {h.port} exited by itself ({h.process.returncode})"
+                for h in self.hosts if h.process.poll() is not None]
+
+    def stop(self) -> list[int]:
+        codes = []
+        for host in self.hosts:
+            try:
+                codes.append(host.stop())
+            except AssertionError:
+                codes.append(-1)
+        return codes
+
+    def outputs(self) -> list[str]:
+        return [h.output for h in [*self.killed, *self.hosts]]
+
+
+class ChaosRun:
+    def __init__(self, config: ChaosConfig, log: Any = print) -> None:
+        self.config = config
+        self.log = log
+        self.rng = random.Random(config.seed)
+        self.hub_name = "chaos" + uuid.uuid4().hex[:12]
+        self.table_name = "fx" + self.hub_name
+        self.settings = TaskHubSettings(
+            hub_name=self.hub_name, connection_string=config.connection_string
+        )
+        self.hub = TaskHub(self.settings)
+        self.client = DurableOrchestrationClient(self.settings, self.hub,
+                                                 check_function_names=False)
+        self.instances = plan_instances(config.instances, self.rng)
+        self.report = ChaosReport(instances=len(self.instances))
+        self.pool: HostPool | None = None
+
+    def host_env(self) -> dict[str, str]:
+        return {
+            "TEST_HUB_NAME": self.hub_name,
+            "SIDE_EFFECT_TABLE": self.table_name,
+            "EMULATOR_QUEUE_LEASE_SECONDS": str(self.config.lease_seconds),
+            "ACTIVITY_MAX_SECONDS": str(self.config.activity_max_seconds),
+            "AzureWebJobsStorage": self.config.connection_string,
+        }
+
+    async def run(self) -> ChaosReport:
+        began = time.monotonic()
+        await self.hub.create_if_not_exists()
+        self.pool = HostPool(self.config.hosts, self.host_env(), self.rng)
+        try:
+            await self.pool.wait_ready()
+            self.log(f"{self.config.hosts} hosts ready on hub {self.hub_name}; "
+                     f"starting {len(self.instances)} instances")
+            finished = asyncio.Event()
+            chaos = asyncio.create_task(self._kill_loop(finished))
+            starter = asyncio.create_task(self._start_all())
+            try:
+                await self._wait_finished(starter, began + self.config.timeout)
+            finally:
+                finished.set()
+                await chaos
+                await starter
+            await self._wait_queues_empty(deadline=time.monotonic() + 120)
+            self.report.host_problems += self.pool.unexpected_exits()
+            codes = self.pool.stop()
+            if any(c != 0 for c in codes):
+                self.report.host_problems.append(f"graceful stop exit codes {codes}")
+            self.report.kills = len(self.pool.killed)
+            self.report.hosts_started = self.pool.started
+            await self._check()
+        finally:
+            if self.pool is not None:
+                for host in self.pool.hosts:
+                    if host.process.poll() is None:
+                        host.process.kill()
+            self.report.seconds = time.monotonic() - began
+        return self.report
+
+    async def _start_all(self) -> None:
+        """Start each instance at its planned time (not one after the other, so a slow
+        storage call does not stretch the schedule); raise the events from outside."""
+        gap = self.config.start_over / max(1, len(self.instances))
+        began = time.monotonic()
+        running: list[asyncio.Task[None]] = []
+        for i, inst in enumerate(self.instances):
+            wait = began + i * gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            running.append(asyncio.create_task(self._start_one(inst)))
+        await asyncio.gather(*running)
+
+    async def _start_one(self, inst: Instance) -> None:
+        await self.client.start_new(inst.name, inst.instance_id, inst.payload)
+        if inst.name != "event":
+            return
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:  # raise it once it runs, or anyway after 3 s
+            status = await self.client.get_status(inst.instance_id)
+            if status.runtime_status is OrchestrationRuntimeStatus.Running:
+                break
+            await asyncio.sleep(0.25)
+        await self.client.raise_event(inst.instance_id, "go", EVENT_VALUE)
+
+    async def _kill_loop(self, finished: asyncio.Event) -> None:
+        assert self.pool is not None
+        stop_at = time.monotonic() + self.config.max_chaos_seconds
+        while not finished.is_set() and time.monotonic() < stop_at:
+            try:
+                await asyncio.wait_for(finished.wait(), self.config.kill_every)
+                return
+            except TimeoutError:
+                pass
+            if self.pool.kill_one():
+                self.log(f"killed a host ({len(self.pool.killed)} so far)")
+
+    async def _statuses(self) -> dict[str, DurableOrchestrationStatus]:
+        found = await self.client.get_status_by()
+        return {s.instance_id: s for s in found if s.instance_id}
+
+    async def _wait_finished(self, starter: asyncio.Task[None], deadline: float) -> None:
+        wanted = {i.instance_id for i in self.instances}
+        last = -1
+        while True:
+            if starter.done():
+                starter.result()  # raises what the starter raised
+                statuses = await self._statuses()
+                done = [i for i in wanted if i in statuses
+                        and statuses[i].runtime_status in FINAL]
+                if len(done) != last:
+                    assert self.pool is not None
+                    ready = sum(1 for h in self.pool.hosts if self.pool.is_ready(h))
+                    counts = await self.hub.queues.approximate_counts()
+                    self.log(f"{len(done)}/{len(wanted)} instances finished; {ready} hosts "
+                             f"ready; {sum(counts.values())} messages queued")
+                    last = len(done)
+                if len(done) == len(wanted):
+                    return
+            if time.monotonic() > deadline:
+                return
+            await asyncio.sleep(1.0)
+
+    async def _wait_queues_empty(self, deadline: float) -> None:
+        while True:
+            counts = await self.hub.queues.approximate_counts()
+            self.report.queue_counts = {k: v for k, v in counts.items() if v}
+            if not self.report.queue_counts or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(1.0)
+
+    async def _check(self) -> None:
+        report = self.report
+        statuses = await self._statuses()
+        for inst in self.instances:
+            status = statuses.get(inst.instance_id)
+            state = status.runtime_status if status else None
+            output = status.output if status else None
+            if state is OrchestrationRuntimeStatus.Completed:
+                report.completed += 1
+            if state is not OrchestrationRuntimeStatus.Completed or (
+                output != inst.expected_output()
+            ):
+                report.wrong.append(f"{inst.instance_id}: {state} {output!r}")
+            for iid in inst.all_ids():
+                loaded = await self.hub.history.load_history(iid)
+                report.history_problems += history_problems(iid, loaded.events)
+        report.poison_counts = await self._poison_counts()
+        await self._count_executions()
+
+    async def _poison_counts(self) -> dict[str, int]:
+        queues = [*self.hub.queues.control_queue_names, self.hub.queues.work_item_queue_name]
+        counts: dict[str, int] = {}
+        for name in queues:
+            client = self.hub.queues.client(f"{name}-poison")
+            try:
+                props = await client.get_queue_properties()
+            except ResourceNotFoundError:
+                continue
+            counts[client.queue_name] = int(props.approximate_message_count or 0)
+        return counts
+
+    async def _count_executions(self) -> None:
+        expected: dict[str, int] = {}
+        for inst in self.instances:
+            expected.update(inst.expected_executions())
+        rows: Counter[str] = Counter()
+        async with TableServiceClient.from_connection_string(self.config.connection_string) as svc:
+            table = svc.get_table_client(self.table_name)
+            async for row in table.list_entities(select=["PartitionKey"]):
+                rows[str(row["PartitionKey"])] += 1
+        self.report.activity_executions = sum(rows.values())
+        self.report.expected_executions = sum(expected.values())
+        self.report.duplicate_executions = sum(
+            max(0, n - expected.get(key, 0)) for key, n in rows.items()
+        )
+
+    async def cleanup(self) -> None:
+        try:
+            for name in [*self.hub.queues.control_queue_names,
+                         self.hub.queues.work_item_queue_name]:
+                with contextlib.suppress(ResourceNotFoundError):
+                    await self.hub.queues.client(f"{name}-poison").delete_queue()
+            await self.hub.delete()
+            async with TableServiceClient.from_connection_string(
+                self.config.connection_string
+            ) as svc:
+                await svc.delete_table(self.table_name)
+        finally:
+            await self.hub.close()
+
+
+async def run_chaos(config: ChaosConfig, log: Any = print) -> tuple[ChaosReport, list[str]]:
+    """Run, check and clean up; the report and every host's output."""
+    run = ChaosRun(config, log)
+    try:
+        report = await run.run()
+        outputs = run.pool.outputs() if run.pool else []
+    finally:
+        await run.cleanup()
+    return report, outputs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instances", type=int, default=300)
+    parser.add_argument("--hosts", type=int, default=3)
+    parser.add_argument("--kill-every", type=float, default=2.0, metavar="SECONDS")
+    parser.add_argument("--start-over", type=float, default=60.0, metavar="SECONDS")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    config = ChaosConfig(instances=args.instances, hosts=args.hosts, kill_every=args.kill_every,
+                         start_over=args.start_over, seed=args.seed)
+    report, _ = asyncio.run(run_chaos(config))
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

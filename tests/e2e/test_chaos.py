@@ -1,0 +1,45 @@
+"""Chaos: three hosts serve one task hub while one of them is SIGKILLed every two seconds and
+replaced; every instance must still complete exactly once (the driver is bench/chaos.py,
+which runs the full 300 instances; CI runs a smaller mix that fits in about a minute)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench.chaos import ChaosConfig, run_chaos
+from tests.conftest import DEV_CONNECTION_STRING
+
+pytestmark = pytest.mark.slow
+
+ACCOUNT_KEY = DEV_CONNECTION_STRING.split("AccountKey=")[1].split(";")[0]
+
+
+@pytest.mark.timeout(420)
+async def test_hosts_killed_every_two_seconds_lose_nothing(azurite: str) -> None:
+    config = ChaosConfig(
+        instances=120, hosts=3, kill_every=2.0, start_over=20.0, seed=7,
+        connection_string=azurite, timeout=300.0,
+    )
+    lines: list[str] = []
+    report, outputs = await run_chaos(config, log=lines.append)
+    print("\n".join(report.lines()))
+    assert report.completed == report.instances == 120, report.lines()
+    assert report.wrong == []
+    assert report.history_problems == []
+    assert report.queue_counts == {}, "control and work-item queues must be empty"
+    assert not any(report.poison_counts.values()), report.poison_counts
+    assert report.host_problems == []
+    assert report.kills >= 5, f"too few kills to mean anything: {report.kills}\n{lines}"
+    # Every activity ran at least once; re-runs after a kill are allowed and counted.
+    assert report.activity_executions >= report.expected_executions
+    assert report.activity_executions == report.expected_executions + (
+        report.duplicate_executions
+    )
+    # An invocation may fail on a transient storage error (a connection reset under load)
+    # and be retried; any other failure is a bug.
+    for output in outputs:
+        assert ACCOUNT_KEY not in output
+        causes = set(re.findall(r"^Exception: (\w+)", output, re.MULTILINE))
+        assert causes <= {"StorageUnavailableError"}, output[-3000:]
