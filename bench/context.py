@@ -94,9 +94,10 @@ def add_cpu(section: Section, used: dict[str, float], wall: float, units: int,
             what: str) -> None:
     """CPU per unit of work and the share of the wall time each process was busy; a process
     near 100 % of one core is the bottleneck."""
-    for name in ("host", "azurite"):
-        section.add(f"{name}_cpu_ms", f"{name} CPU per {what}", used[name] / units * 1000, "ms")
-        section.add(f"{name}_busy_pct", f"{name} CPU busy (% of one core over the wall time)",
+    for name, label in (("host", "host"), ("azurite", "Azurite")):
+        section.add(f"{name}_cpu_ms", f"{label} CPU per {what}", used[name] / units * 1000,
+                    "ms")
+        section.add(f"{name}_busy_pct", f"{label} CPU busy (% of one core over the wall time)",
                     100 * used[name] / wall, "%")
     section.details["cpu_s"] = used
 

@@ -132,6 +132,45 @@ def _breakdowns(sections: list[Section]) -> list[str]:
     return ["", "Requests per unit by kind (host process, on the wire):", *lines] if lines else []
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """A saved run as Markdown tables (for BENCHMARKS.md): machine, then every metric."""
+    m = result["machine"]
+    unit = result.get("floor_unit_ms")
+    lines = [
+        f"Run {result['started']}{' (quick sizes)' if result.get('quick') else ''}, "
+        f"{result.get('duration_s', '?')} s; code {m.get('git', '?')}.",
+        "",
+        "| machine | |",
+        "|---|---|",
+        f"| cores (nproc) | {m.get('nproc')} ({m.get('cpu', '?')}) |",
+        f"| memory | {m.get('memory_gib')} GiB |",
+        f"| Python | {m.get('python')} |",
+        f"| Azurite | {m.get('azurite')} (Node {m.get('node', '?')}) |",
+        f"| platform | {m.get('platform', '?')} |",
+        f"| load average (1, 5, 15 min) at start / end | {m.get('loadavg_start')} / "
+        f"{m.get('loadavg_end')} |",
+        "",
+    ]
+    if unit:
+        lines += [f"x floor: the figure (a duration, or 1/rate) / {unit:.2f} ms, one storage "
+                  "round trip (`floor.unit_ms`).", ""]
+    lines += ["| metric | value | x floor | target | |", "|---|---|---|---|---|"]
+    for section in result["sections"]:
+        lines.append(f"| **{section['title']}** | | | | |")
+        if section.get("error"):
+            lines.append(f"| error: {section['error']} | | | | |")
+        for metric in section["metrics"]:
+            target = metric.get("target")
+            bound = f"{target['op']} {_fmt(target['bound'])} {metric['unit']}" if target else ""
+            floor_x = metric.get("floor_x")
+            lines.append(
+                f"| {metric['label']} | {_fmt(metric['value'])} {metric['unit']} | "
+                f"{_fmt(floor_x) if floor_x is not None else ''} | {bound} | "
+                f"{metric.get('verdict', '')} |"
+            )
+    return "\n".join(lines)
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=_default) + "\n", encoding="utf-8")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 import traceback
@@ -46,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="also profile the host (py-spy) during a hello-3 throughput burst")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON results")
+    parser.add_argument("--markdown", type=Path, metavar="JSON",
+                        help="print a saved run as Markdown tables and exit (runs nothing)")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()] or list(SCENARIOS)
     unknown = sorted(set(chosen) - set(SCENARIOS))
@@ -138,6 +141,9 @@ _ORDER = {"floor": 0, "hello3": 1, "throughput": 2, "fanout": 3, "sequence": 4, 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.markdown:
+        print(report.markdown(json.loads(args.markdown.read_text(encoding="utf-8"))))
+        return 0
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     result = asyncio.run(run_suite(args, stamp))
     sections: list[Section] = result.pop("_sections")

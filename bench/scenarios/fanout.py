@@ -47,8 +47,8 @@ async def run(bench: Bench, calls: Section) -> Section:
         section.add(f"per_activity_ms_{n}", f"wall time per activity, {n} activities",
                     wall / n * 1000, "ms", floor_seconds=wall / n)
         ok = record.runtime_status.name == "Completed" and json.loads(record.output or "0") == n
-        for name in ("host", "azurite"):
-            section.add(f"{name}_cpu_ms_{n}", f"{name} CPU per activity, {n} activities",
+        for name, label in (("host", "host"), ("azurite", "Azurite")):
+            section.add(f"{name}_cpu_ms_{n}", f"{label} CPU per activity, {n} activities",
                         used[name] / n * 1000, "ms")
         section.details[str(n)] = {"status": record.runtime_status.name, "cpu_s": used,
                                    "output": record.output,
