@@ -27,12 +27,27 @@ def machine() -> dict[str, Any]:
         "azurite": azurite.version(),
         "node": _output(["node", "--version"]),
         "loadavg_start": loadavg(),
+        "hub_settings": hub_settings(),
     }
     commit = _output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
     dirty = _output(["git", "-C", str(ROOT), "status", "--porcelain", "--", "durable",
                      "emulator"])
     info["git"] = f"{commit}{' + uncommitted changes' if dirty else ''}"
     return info
+
+
+def hub_settings() -> dict[str, Any]:
+    """The task hub settings the bench app's host.json resolves to with this code's
+    defaults (partitions, sessions, concurrency), so that a run says what it ran with."""
+    from durable.runtime.config import read_host_json
+    from durable.storage.settings import TaskHubSettings
+
+    app = ROOT / "tests" / "apps" / "bench_app"
+    env = {"BENCH_HUB_NAME": "benchsettings", "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+    settings = TaskHubSettings.from_host_json(read_host_json(app), env)
+    fields = ("partition_count", "extended_sessions_enabled", "extended_session_idle_timeout",
+              "max_concurrent_activity_functions", "max_concurrent_orchestrator_functions")
+    return {f: str(getattr(settings, f, "?")) for f in fields}
 
 
 def _meminfo_kb(key: str) -> int:
