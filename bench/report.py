@@ -164,8 +164,11 @@ def markdown(result: dict[str, Any]) -> str:
         f"| platform | {m.get('platform', '?')} |",
         f"| load average (1, 5, 15 min) at start / end | {m.get('loadavg_start')} / "
         f"{m.get('loadavg_end')} |",
-        "",
     ]
+    if m.get("hub_settings"):
+        hub = ", ".join(f"{k} {v}" for k, v in m["hub_settings"].items())
+        lines.append(f"| task hub settings | {hub} |")
+    lines.append("")
     if unit:
         lines += [f"x floor: the figure (a duration, or 1/rate) / {unit:.2f} ms, one storage "
                   "round trip (`floor.unit_ms`).", ""]
