@@ -2,6 +2,7 @@
 """The benchmark suite: one command, self-contained.
 
     python bench/run.py [--quick] [--only floor,latency,...] [--profile] [--out DIR]
+    python bench/run.py --markdown bench/results/<run>.json
 
 Starts a private Azurite on free ports and the bench app's hosts (`python -m emulator start`
 on tests/apps/bench_app, a fresh task hub each), measures every scenario, prints a table
