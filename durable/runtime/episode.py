@@ -45,6 +45,9 @@ class Loaded:
     etag: str | None
     summary: HistorySummary
     session: sessions.LiveSession | None = None
+    # False when the state is assumed (a cached session, or no history for a start) rather
+    # than read just now; the ETag-conditional commit then proves or refutes it.
+    verified: bool = True
 
 
 @dataclass
@@ -78,7 +81,7 @@ class OrchestrationEpisodes:
             attempt = 0
             while True:
                 try:
-                    await self._episode(instance_id, messages)
+                    await self._episode(instance_id, messages, optimistic=attempt == 0)
                     return
                 except HistoryConflictError:
                     self._cache.drop(instance_id)
@@ -89,12 +92,21 @@ class OrchestrationEpisodes:
                     self._cache.drop(instance_id)
                     raise
 
-    async def _episode(self, instance_id: str, messages: list[TaskMessage]) -> None:
-        loaded = self._cached(instance_id) or await self._load(instance_id)
+    async def _episode(
+        self, instance_id: str, messages: list[TaskMessage], optimistic: bool
+    ) -> None:
+        loaded = self._cached(instance_id)
+        if loaded is None and optimistic and _has_start(messages):
+            # A start is almost always of a new instance: assume there is no history. The
+            # commit then creates the sentinel, which fails if history exists after all, and
+            # the retry loads it. One read saved per new instance.
+            loaded = Loaded([], None, summarize([]), verified=False)
+        if loaded is None:
+            loaded = await self._load(instance_id)
         plan = await self._plan(instance_id, loaded, messages)
-        if loaded.session is not None and not _applies_all(plan, messages):
-            # Only a commit proves a cached session current; a decision to drop, defer or
-            # re-send is taken on freshly read history instead.
+        if not loaded.verified and not _applies_all(plan, messages):
+            # Only a commit proves assumed state (a cached session, or "no history yet")
+            # right; a decision to drop, defer or re-send is taken on freshly read history.
             loaded = await self._load(instance_id)
             plan = await self._plan(instance_id, loaded, messages)
         if plan.duplicates:
@@ -115,7 +127,7 @@ class OrchestrationEpisodes:
         live = self._cache.get(instance_id)
         if live is None:
             return None
-        return Loaded(live.history, live.etag, live.summary, live)
+        return Loaded(live.history, live.etag, live.summary, live, verified=False)
 
     async def _load(self, instance_id: str) -> Loaded:
         got = await self._hub.history.load_history(instance_id)  # type: ignore[attr-defined]
@@ -242,7 +254,13 @@ class OrchestrationEpisodes:
 
 
 def _applies_all(plan: Plan, messages: Sequence[TaskMessage]) -> bool:
-    return plan.start is None and len(plan.apply) == len(messages)
+    """Whether a plan made on assumed state only applies messages (a commit will prove it)."""
+    started = 1 if plan.start is not None else 0
+    return started + len(plan.apply) == len(messages)
+
+
+def _has_start(messages: Sequence[TaskMessage]) -> bool:
+    return any(m.event.event_type is EventType.ExecutionStarted for m in messages)
 
 
 def _start_first(msg: TaskMessage) -> int:

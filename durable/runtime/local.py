@@ -1,15 +1,21 @@
 """Local delivery: the host that sends a message handles it itself, the queue is the fallback.
 
 Work items, sub-orchestration starts, completions to a parent, events and short timers are
-sent hidden for a lease, and this process acts on them at once: it runs the activity and
-applies its result in-process (no completion message at all), or applies the control message
-to its instance. Only after the effect is committed is the queued copy deleted. If this
-process dies first, the copy becomes visible when the lease runs out and any host handles it
+sent hidden, and this process acts on them at once: it runs the activity and applies its
+result in-process (no completion message at all), or applies the control message to its
+instance. Only after the effect is committed is the queued copy deleted. If this process
+dies first, the copy becomes visible when it is no longer hidden and any host handles it
 (activities are at-least-once; control messages are de-duplicated by id). If handling here
 fails, the copy is made visible at once for the ordinary path.
 
-A step of a workflow therefore costs no queue round trip and no wait on queue polling, which
-on Azure Functions can back off to a minute between polls.
+Activities beyond this host's free slots wait here in a backlog, hidden only briefly
+(`STEAL_AFTER`): if this host has not started one by then, it is visible in the work-item
+queue and any host may take it; when this host's turn comes it first re-claims the message
+(a renewal with its pop receipt), and skips it if another host got there first. A large
+fan-out thus runs here at full speed, and spreads to other hosts when this one falls behind.
+
+A step of a workflow costs no queue round trip and no wait on queue polling, which on Azure
+Functions can back off to a minute between polls.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ Submit = Callable[[TaskMessage], Awaitable[None]]
 
 # Timers due later than this are left to the queue's visibility delay alone.
 MAX_LOCAL_TIMER = timedelta(minutes=1)
+# A backlogged work item becomes visible to other hosts after this long.
+STEAL_AFTER = timedelta(seconds=10)
 
 
 class LocalDelivery:
@@ -54,106 +62,109 @@ class LocalDelivery:
         self._activity_limit = activity_limit
         self._lease = lease
         self._submit = submit
+        self._slots = activity_slots
+        self._activities = 0  # work items taken here and not finished
         self._running: set[asyncio.Task[None]] = set()
-        self._activity_slots = activity_slots
-        self._activities_held = 0
 
     def split(self, outbound: Sequence[Outbound]) -> tuple[list[Outbound], list[Outbound]]:
-        """(handled here, left to the queue).
-
-        Activities are taken only up to this host's free activity slots: the rest go to the
-        work-item queue visible at once, so a large fan-out spreads over every host instead
-        of waiting for this one. Timers due later than a minute stay with the queue.
-        """
+        """(handled here, left to the queue): timers due in over a minute stay queued."""
         mine: list[Outbound] = []
         rest: list[Outbound] = []
         for o in outbound:
-            if o.to_work_items:
-                if self._activities_held < self._activity_slots:
-                    self._activities_held += 1
-                    mine.append(o)
-                else:
-                    rest.append(o)
-            elif o.visible_at is None or o.visible_at - self._clock.now() <= MAX_LOCAL_TIMER:
-                mine.append(o)
-            else:
-                rest.append(o)
+            near = o.visible_at is None or o.visible_at - self._clock.now() <= MAX_LOCAL_TIMER
+            (mine if near else rest).append(o)
         return mine, rest
 
     async def schedule(self, outbound: Sequence[Outbound]) -> None:
         """Queue the messages hidden, then handle them in this process."""
 
-        async def send(o: Outbound) -> tuple[ReceivedMessage, float]:
+        async def send(o: Outbound) -> tuple[ReceivedMessage, float, bool]:
             due = 0.0
             if o.visible_at is not None:
                 due = max(0.0, (o.visible_at - self._clock.now()).total_seconds())
-            hidden = self._lease + timedelta(seconds=due)
-            return await self._hub.queues.send_leased(o.message, delay=hidden), due
+            backlog = False
+            if o.to_work_items:
+                backlog = self._activities >= self._slots
+                self._activities += 1
+            hidden = (STEAL_AFTER if backlog else self._lease) + timedelta(seconds=due)
+            try:
+                handle = await self._hub.queues.send_leased(o.message, delay=hidden)
+            except BaseException:
+                if o.to_work_items:
+                    self._activities -= 1
+                raise
+            return handle, due, backlog
 
-        try:
-            sent = await asyncio.gather(*(send(o) for o in outbound))
-        except BaseException:
-            self._activities_held -= sum(1 for o in outbound if o.to_work_items)
-            raise
-        for handle, due in sent:
-            task = asyncio.create_task(self._run(handle, due))
+        for handle, due, backlog in await asyncio.gather(*(send(o) for o in outbound)):
+            task = asyncio.create_task(self._run(handle, due, backlog))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _run(self, handle: ReceivedMessage, due: float) -> None:
-        try:
-            await self._run_held(handle, due)
-        finally:
-            if handle.message.event.event_type is EventType.TaskScheduled:
-                self._activities_held -= 1
-
-    async def _run_held(self, handle: ReceivedMessage, due: float) -> None:
+    async def _run(self, handle: ReceivedMessage, due: float, backlog: bool) -> None:
         holder = [handle]
-        keeper = asyncio.create_task(self._keep_hidden(holder, due))
         try:
             if due:
                 await asyncio.sleep(due)
-            await self._handle(handle.message)
+            if handle.message.event.event_type is EventType.TaskScheduled:
+                handled = await self._run_activity(holder, backlog)
+            else:
+                handled = await self._hold_while(holder, self._submit(handle.message))
         except Exception as exc:
             log.warning(
                 "%s for '%s' was not handled in-process (%s); the queued copy takes over",
                 handle.message.event.event_type.name, handle.message.instance_id, exc,
             )
-            keeper.cancel()
-            await asyncio.gather(keeper, return_exceptions=True)
             await self._release(holder[0])
             return
-        keeper.cancel()
-        await asyncio.gather(keeper, return_exceptions=True)
+        finally:
+            if handle.message.event.event_type is EventType.TaskScheduled:
+                self._activities -= 1
+        if handled:
+            await self._delete(holder[0])
+
+    async def _run_activity(self, holder: list[ReceivedMessage], backlog: bool) -> bool:
+        message = holder[0].message
+        async with self._activity_limit:
+            if backlog:
+                claimed = await self._hub.queues.renew(holder[0], self._lease)
+                if claimed is None:
+                    return False  # another host took it from the queue
+                holder[0] = claimed
+            done = await self._hold_while(
+                holder, run_activity(self._registry, message, self._clock)
+            )
+        crash_point("in_activity")
+        await self._hold_while(holder, self._submit(done))
+        return True
+
+    async def _hold_while(self, holder: list[ReceivedMessage], work: Awaitable[Any]) -> Any:
+        """Await `work`, renewing the copy's invisibility every half lease meanwhile."""
+        keeper = asyncio.create_task(self._keep_hidden(holder))
         try:
-            await self._hub.queues.delete(holder[0])
-        except Exception as exc:  # a left-over copy is recognised as a duplicate later
-            log.warning("Could not delete a handled message: %s", exc)
+            return await work
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
 
-    async def _handle(self, message: TaskMessage) -> None:
-        if message.event.event_type is EventType.TaskScheduled:
-            async with self._activity_limit:
-                done = await run_activity(self._registry, message, self._clock)
-            crash_point("in_activity")
-            await self._submit(done)
-        else:
-            await self._submit(message)
-
-    async def _keep_hidden(self, holder: list[ReceivedMessage], due: float) -> None:
-        """Renew the copy's invisibility while handling takes longer than half a lease."""
+    async def _keep_hidden(self, holder: list[ReceivedMessage]) -> None:
         half = self._lease.total_seconds() / 2
-        await asyncio.sleep(due + half)
         while True:
+            await asyncio.sleep(half)
             renewed = await self._hub.queues.renew(holder[0], self._lease)
             if renewed is None:
                 return
             holder[0] = renewed
-            await asyncio.sleep(half)
+
+    async def _delete(self, handle: ReceivedMessage) -> None:
+        try:
+            await self._hub.queues.delete(handle)
+        except Exception as exc:  # a left-over copy is recognised as a duplicate later
+            log.warning("Could not delete a handled message: %s", exc)
 
     async def _release(self, handle: ReceivedMessage) -> None:
         try:
             await self._hub.queues.renew(handle, timedelta(0))
-        except Exception as exc:  # it becomes visible when the lease ends anyway
+        except Exception as exc:  # it becomes visible when it stops being hidden anyway
             log.warning("Could not release a message to the queue: %s", exc)
 
     async def close(self) -> None:

@@ -165,3 +165,24 @@ def probe_fan_out(context: df.DurableOrchestrationContext) -> Any:
     n = context.get_input()
     yield context.task_all([context.call_activity("concurrency_probe", 0.05) for _ in range(n)])
     return n
+
+
+# --- work stealing ---------------------------------------------------------------------------
+
+steal_runs: dict[int, int] = {}
+
+
+@bp.activity_trigger(input_name="index")
+async def slow_step(index: int) -> int:
+    import asyncio
+
+    steal_runs[index] = steal_runs.get(index, 0) + 1
+    await asyncio.sleep(0.3)  # the activity's work
+    return index
+
+
+@bp.orchestration_trigger(context_name="context")
+def slow_fan_out(context: df.DurableOrchestrationContext) -> Any:
+    n = context.get_input()
+    results = yield context.task_all([context.call_activity("slow_step", i) for i in range(n)])
+    return sum(results)
