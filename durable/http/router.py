@@ -12,6 +12,7 @@ from durable.errors import (
     InstanceAlreadyExistsError,
     InstanceNotFoundError,
     InvalidInstanceStateError,
+    StorageUnavailableError,
     TaskHubError,
 )
 from durable.http import instances, links, start
@@ -37,6 +38,8 @@ ROUTES: tuple[tuple[str, tuple[str, ...], Endpoint], ...] = (
     ("POST", ("instances", "{}", "restart"), start.restart),
 )
 GENERIC_500 = "Something went wrong while processing your request"
+# Seconds a caller should wait after a 503 (storage unreachable) before trying again.
+UNAVAILABLE_RETRY_AFTER = "10"
 
 
 def match(method: str, segments: list[str]) -> tuple[Endpoint, list[str]] | None:
@@ -72,6 +75,10 @@ async def handle(req: func.HttpRequest) -> func.HttpResponse:
 
 def _error_response(exc: Exception, req: func.HttpRequest) -> func.HttpResponse:
     error = _as_api_error(exc)
+    if error.status == 503:
+        log.warning("Management API %s %s: %s", req.method, req.url, error.message)
+        headers = {"Retry-After": UNAVAILABLE_RETRY_AFTER}
+        return links.json_response(error.body(), error.status, headers)
     if error.status >= 500:
         log.error("Management API %s %s failed", req.method, req.url, exc_info=exc)
     return links.json_response(error.body(), error.status)
@@ -84,6 +91,8 @@ def _as_api_error(exc: Exception) -> ApiError:
         return ApiError(404, str(exc))
     if isinstance(exc, InstanceAlreadyExistsError | InvalidInstanceStateError):
         return ApiError(409, str(exc))
+    if isinstance(exc, StorageUnavailableError):
+        return ApiError(503, str(exc))  # names the endpoint, never the account key
     if isinstance(exc, TaskHubError):
         return ApiError(500, GENERIC_500)
     if isinstance(exc, ValueError):

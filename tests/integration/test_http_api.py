@@ -292,7 +292,7 @@ async def test_unknown_routes_and_errors(
         missing_setting = await call(env, "GET", "instances", {"connection": "NoSuchSetting"})
         assert missing_setting.status_code == 400
         assert "NoSuchSetting" in body_of(missing_setting)["ExceptionMessage"]
-        # Storage that cannot be reached is a 500 with the generic message, no trace.
+        # Storage that cannot be reached is a 503 naming the endpoint (no key, no trace).
         monkeypatch.setenv(
             "UnreachableStorage",
             "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
@@ -301,8 +301,10 @@ async def test_unknown_routes_and_errors(
             "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;",
         )
         broken = await call(env, "GET", "instances/x", {"connection": "UnreachableStorage"})
-        assert broken.status_code == 500
-        assert body_of(broken) == {"Message": "Something went wrong while processing your request"}
+        assert broken.status_code == 503
+        message = body_of(broken)["Message"]
+        assert "unreachable at http://127.0.0.1:9/devstoreaccount1" in message
+        assert "a2V5" not in message and "Traceback" not in message
 
 
 async def test_check_status_links_lead_to_the_api(hub_name: str, connection_string: str) -> None:
