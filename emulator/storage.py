@@ -105,6 +105,13 @@ async def check_reachable(account: StorageAccount, timeout: float = 5.0) -> None
         ) from None
 
 
+# The SDK's default waits 15 s, then longer, between tries: a listener would notice that
+# storage is back up to a minute late. Listeners retry on their own, with backoff.
+RETRY_TOTAL = 2
+RETRY_INITIAL_BACKOFF = 1
+RETRY_INCREMENT_BASE = 2
+
+
 class QueueClients:
     """Async QueueClients shared by listeners and output bindings, keyed by account and queue."""
 
@@ -116,7 +123,10 @@ class QueueClients:
         key = (account.connection_string, queue)
         client = self._clients.get(key)
         if client is None:
-            client = QueueClient.from_connection_string(account.connection_string, queue)
+            client = QueueClient.from_connection_string(
+                account.connection_string, queue, retry_total=RETRY_TOTAL,
+                initial_backoff=RETRY_INITIAL_BACKOFF, increment_base=RETRY_INCREMENT_BASE,
+            )
             self._clients[key] = client
         return client
 

@@ -11,7 +11,8 @@
   goes straight to the poison queue.
 - An empty poll doubles the wait before the next one, from 100 ms up to
   `maxPollingInterval`; a poll that finds work, or a wake-up (see `emulator.wakeup`),
-  polls again at once.
+  polls again at once. A poll that fails (storage unreachable) backs off the same way; the
+  first failure and the recovery are logged, the polls in between only with --verbose.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import time
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -63,6 +65,7 @@ class QueueListener:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._client: QueueClient | None = None
+        self._failing_since: float | None = None  # when polling started to fail
 
     @property
     def poison_queue_name(self) -> str:
@@ -127,11 +130,27 @@ class QueueListener:
             )
             messages = [m async for m in pager]
         except (AzureError, OSError) as exc:
-            _log.warning("Polling queue '%s' failed: %s", self.queue_name, _first_line(exc))
+            self._poll_failed(exc)
             return []
+        self._poll_succeeded()
         if messages:
             _log.debug("Fetched %d message(s) from '%s'.", len(messages), self.queue_name)
         return messages
+
+    def _poll_failed(self, exc: BaseException) -> None:
+        """Log an outage once (polls go on with the empty-queue backoff), then quietly."""
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+            _log.warning("Polling queue '%s' failed: %s. Polling goes on with backoff until "
+                         "the queue answers.", self.queue_name, _first_line(exc))
+        else:
+            _log.debug("Polling queue '%s' failed again: %s", self.queue_name, _first_line(exc))
+
+    def _poll_succeeded(self) -> None:
+        if self._failing_since is not None:
+            _log.warning("Queue '%s' answers again after %.1f s.", self.queue_name,
+                         time.monotonic() - self._failing_since)
+            self._failing_since = None
 
     def _dispatch(self, message: StorageMessage) -> None:
         task = asyncio.create_task(self._process(message), name=f"message {message.id}")
