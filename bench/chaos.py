@@ -215,6 +215,26 @@ def history_problems(instance_id: str, events: Sequence[HistoryEvent]) -> list[s
     return problems
 
 
+async def poison_counts(hub: TaskHub) -> dict[str, int]:
+    """Messages in the poison queues of the hub's control and work-item queues."""
+    queues = [*hub.queues.control_queue_names, hub.queues.work_item_queue_name]
+    counts: dict[str, int] = {}
+    for name in queues:
+        client = hub.queues.client(f"{name}-poison")
+        try:
+            props = await client.get_queue_properties()
+        except ResourceNotFoundError:
+            continue
+        counts[client.queue_name] = int(props.approximate_message_count or 0)
+    return counts
+
+
+async def delete_poison_queues(hub: TaskHub) -> None:
+    for name in [*hub.queues.control_queue_names, hub.queues.work_item_queue_name]:
+        with contextlib.suppress(ResourceNotFoundError):
+            await hub.queues.client(f"{name}-poison").delete_queue()
+
+
 class HostPool:
     """`size` host processes on one hub; `kill_one` SIGKILLs a ready one and starts another."""
 
@@ -414,20 +434,8 @@ class ChaosRun:
             for iid in inst.all_ids():
                 loaded = await self.hub.history.load_history(iid)
                 report.history_problems += history_problems(iid, loaded.events)
-        report.poison_counts = await self._poison_counts()
+        report.poison_counts = await poison_counts(self.hub)
         await self._count_executions()
-
-    async def _poison_counts(self) -> dict[str, int]:
-        queues = [*self.hub.queues.control_queue_names, self.hub.queues.work_item_queue_name]
-        counts: dict[str, int] = {}
-        for name in queues:
-            client = self.hub.queues.client(f"{name}-poison")
-            try:
-                props = await client.get_queue_properties()
-            except ResourceNotFoundError:
-                continue
-            counts[client.queue_name] = int(props.approximate_message_count or 0)
-        return counts
 
     async def _count_executions(self) -> None:
         expected: dict[str, int] = {}
@@ -446,10 +454,7 @@ class ChaosRun:
 
     async def cleanup(self) -> None:
         try:
-            for name in [*self.hub.queues.control_queue_names,
-                         self.hub.queues.work_item_queue_name]:
-                with contextlib.suppress(ResourceNotFoundError):
-                    await self.hub.queues.client(f"{name}-poison").delete_queue()
+            await delete_poison_queues(self.hub)
             await self.hub.delete()
             async with TableServiceClient.from_connection_string(
                 self.config.connection_string
