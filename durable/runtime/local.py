@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -43,6 +44,8 @@ Submit = Callable[[TaskMessage], Awaitable[None]]
 MAX_LOCAL_TIMER = timedelta(minutes=1)
 # A backlogged work item becomes visible to other hosts after this long.
 STEAL_AFTER = timedelta(seconds=10)
+# Claim a backlogged item before running it from this long before it could be visible.
+CLAIM_MARGIN_S = 1.0
 
 
 class LocalDelivery:
@@ -95,18 +98,24 @@ class LocalDelivery:
                 raise
             return handle, due, backlog
 
+        sent_at = time.monotonic()
         for handle, due, backlog in await asyncio.gather(*(send(o) for o in outbound)):
-            task = asyncio.create_task(self._run(handle, due, backlog))
+            # Until STEAL_AFTER has passed nobody else can have it: no claim needed.
+            steal_at = sent_at + STEAL_AFTER.total_seconds() - CLAIM_MARGIN_S
+            claim_after = steal_at if backlog else None
+            task = asyncio.create_task(self._run(handle, due, claim_after))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _run(self, handle: ReceivedMessage, due: float, backlog: bool) -> None:
+    async def _run(
+        self, handle: ReceivedMessage, due: float, claim_after: float | None
+    ) -> None:
         holder = [handle]
         try:
             if due:
                 await asyncio.sleep(due)
             if handle.message.event.event_type is EventType.TaskScheduled:
-                handled = await self._run_activity(holder, backlog)
+                handled = await self._run_activity(holder, claim_after)
             else:
                 handled = await self._hold_while(holder, self._submit(handle.message))
         except Exception as exc:
@@ -122,10 +131,12 @@ class LocalDelivery:
         if handled:
             await self._delete(holder[0])
 
-    async def _run_activity(self, holder: list[ReceivedMessage], backlog: bool) -> bool:
+    async def _run_activity(
+        self, holder: list[ReceivedMessage], claim_after: float | None
+    ) -> bool:
         message = holder[0].message
         async with self._activity_limit:
-            if backlog:
+            if claim_after is not None and time.monotonic() >= claim_after:
                 claimed = await self._hub.queues.renew(holder[0], self._lease)
                 if claimed is None:
                     return False  # another host took it from the queue
