@@ -117,7 +117,8 @@ class LocalDelivery:
             if handle.message.event.event_type is EventType.TaskScheduled:
                 handled = await self._run_activity(holder, claim_after)
             else:
-                handled = await self._hold_while(holder, self._submit(handle.message))
+                await self._hold_while(holder, self._submit(handle.message))
+                handled = True
         except Exception as exc:
             log.warning(
                 "%s for '%s' was not handled in-process (%s); the queued copy takes over",
