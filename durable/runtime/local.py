@@ -126,6 +126,11 @@ class LocalDelivery:
             )
             await self._release(holder[0])
             return
+        except asyncio.CancelledError:
+            # The process is stopping (the host cancels what is left when it exits): hand
+            # the copy to the other hosts now, not when its lease (minutes) runs out.
+            await self._release(holder[0])
+            raise
         finally:
             if handle.message.event.event_type is EventType.TaskScheduled:
                 self._activities -= 1
