@@ -137,6 +137,8 @@ class ApiRequest:
             return json.loads(text)
         except ValueError as exc:
             raise bad_request(f"The request body is not valid JSON: {exc}.") from None
+        except RecursionError:
+            raise bad_request("The request body nests JSON arrays or objects too deeply.") from None
 
 
 def _segments(req: func.HttpRequest) -> list[str]:
