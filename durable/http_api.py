@@ -1,6 +1,6 @@
 """Durable Functions' HTTP management API as an ordinary HTTP Function.
 
-`register_management_api` adds one HTTP-triggered Function (GET/POST/DELETE, auth level
+`register_management_api` adds one HTTP-triggered Function (every method, auth level
 FUNCTION) whose handler, `handle`, serves the `/runtime/webhooks/durabletask/...` endpoints:
 instance status and lists, raise event, terminate, suspend, resume, rewind, restart, purge,
 and starting orchestrators. Locally it is at `/runtime/webhooks/durabletask/...`, as with
@@ -18,7 +18,9 @@ from durable.http.links import management_route
 from durable.http.router import handle
 
 FUNCTION_NAME = "durable_management_api"
-METHODS = ("GET", "POST", "DELETE")
+# Every method, so that one no endpoint takes gets Durable Functions' JSON 404 from the
+# handler rather than the host's bodiless 405.
+METHODS = ("GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS")
 
 __all__ = ["FUNCTION_NAME", "handle", "register_management_api"]
 
