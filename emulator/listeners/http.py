@@ -28,6 +28,10 @@ from emulator.routes import RouteTemplate, RouteTemplateError, parse_template, s
 WEBHOOK_PREFIX = "runtime/webhooks/"
 ALL_METHODS = ("GET", "POST", "DELETE", "HEAD", "PATCH", "PUT", "OPTIONS")
 MAX_BODY = 100 * 1024 * 1024  # the Functions host's default request size limit
+# aiohttp's default (8 KB) answers a longer URL itself, with a bare 400 and a traceback in the
+# log; with room for long ids and query strings the function sees them and can say what is
+# wrong with them.
+MAX_LINE = 64 * 1024
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection"}
 _REASON = "This function was programmatically called via the host APIs."
 
@@ -139,7 +143,8 @@ class HttpListener:
         self._app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)
         self._app.router.add_route("*", "/{tail:.*}", make_handler(router, invoker))
         self._runner = web.AppRunner(
-            self._app, access_log=access_logger if verbose else None, shutdown_timeout=30.0
+            self._app, access_log=access_logger if verbose else None, shutdown_timeout=30.0,
+            max_line_size=MAX_LINE, max_field_size=MAX_LINE,
         )
 
     async def start(self, host: str, port: int) -> None:
