@@ -129,7 +129,7 @@ async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) ->
     503, and neither reaches the host as an unhandled exception."""
     try:
         payload = req.get_json() if req.get_body() else None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return _json({"error": f"the body is not JSON: {exc}"}, 400)
     try:
         instance_id = await client.start_new(
