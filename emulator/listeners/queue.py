@@ -174,7 +174,7 @@ class QueueListener:
             body = bindings.decode_body(message.content, self._options.message_encoding)
         except bindings.MessageDecodingError as exc:
             _log.error("Message %s on '%s': %s.", message.id, self.queue_name, exc)
-            await self._poison(message)
+            await self._poison(message, undecodable=True)
             return
         succeeded = await self._invoke(message, body)
         if succeeded:
@@ -225,11 +225,16 @@ class QueueListener:
         else:
             self._wake.set()
 
-    async def _poison(self, message: StorageMessage) -> None:
-        _log.warning(
-            "Message has reached MaxDequeueCount of %d. Moving message to queue '%s'.",
-            self._options.max_dequeue_count, self.poison_queue_name,
-        )
+    async def _poison(self, message: StorageMessage, undecodable: bool = False) -> None:
+        if undecodable:
+            _log.warning("Moving message to queue '%s' (MessageId: %s).",
+                         self.poison_queue_name, message.id)
+        else:
+            _log.warning(
+                "Message has reached MaxDequeueCount of %d. Moving message to queue '%s' "
+                "(MessageId: %s).", self._options.max_dequeue_count, self.poison_queue_name,
+                message.id,
+            )
         try:
             poison = await self._clients.ensure_queue(self.account, self.poison_queue_name)
             await poison.send_message(message.content)
