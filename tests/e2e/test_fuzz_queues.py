@@ -1,0 +1,131 @@
+"""Messages that cannot be decoded, dropped into every control queue and the work-item queue
+of a running host while orchestrations run on every partition.
+
+Each one ends in `{queue}-poison` with a log line naming it (after maxDequeueCount tries, or
+at once when it is not even base64); none of them blocks its partition or stops the host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from azure.storage.queue.aio import QueueClient
+
+from bench.chaos import delete_poison_queues, expected_output
+from durable.client import DurableOrchestrationClient
+from durable.storage.partitions import partition_index
+from durable.storage.settings import TaskHubSettings
+from durable.storage.taskhub import TaskHub
+from tests.e2e.conftest import HostProcess
+
+pytestmark = pytest.mark.slow
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def envelope(event_type: object = 15, **extra: object) -> str:
+    return json.dumps({
+        "ActivityId": "bad-" + uuid.uuid4().hex[:8],
+        "TaskMessage": {
+            "Event": {"EventType": event_type, "Timestamp": "2024-05-01T12:00:00Z"},
+            "OrchestrationInstance": {"InstanceId": "victim", "ExecutionId": None},
+        },
+        **extra,
+    })
+
+
+# (what, body as sent to the queue, poisoned at once rather than after maxDequeueCount)
+BAD = [
+    ("not base64", "%%% garbage, not base64 %%%", True),
+    ("raw JSON", envelope(), True),
+    ("base64 of text", b64("hello, world"), False),
+    ("truncated JSON", b64(envelope()[:40]), False),
+    ("unknown event type", b64(envelope(99)), False),
+    ("missing blob", b64(json.dumps({"ActivityId": "m", "TaskMessage": None,
+                                     "CompressedBlobName": "victim/message-gone.json.gz"})),
+     False),
+]
+
+
+@pytest.fixture
+async def hub(azurite: str, hub_name: str) -> AsyncIterator[TaskHub]:
+    hub = TaskHub(TaskHubSettings(hub_name=hub_name, connection_string=azurite))
+    await hub.create_if_not_exists()
+    try:
+        yield hub
+    finally:
+        await delete_poison_queues(hub)
+        await hub.delete()
+        await hub.close()
+
+
+async def poisoned(azurite: str, queue: str) -> list[str]:
+    async with QueueClient.from_connection_string(azurite, f"{queue}-poison") as client:
+        try:
+            return [str(m.content) for m in await client.peek_messages(max_messages=32)]
+        except Exception:  # the poison queue does not exist yet
+            return []
+
+
+@pytest.mark.timeout(240)
+async def test_undecodable_messages_are_poisoned_and_block_nothing(
+    azurite: str, hub: TaskHub, hub_name: str
+) -> None:
+    queues = [*hub.queues.control_queue_names, hub.queues.work_item_queue_name]
+    host = HostProcess("chaos_app", {"TEST_HUB_NAME": hub_name, "AzureWebJobsStorage": azurite})
+    try:
+        host.wait_ready()
+        sent: dict[str, list[str]] = {q: [] for q in queues}
+        for queue in queues:
+            client = hub.queues.client(queue)
+            for _, body, _ in BAD:
+                sent[queue].append(str((await client.send_message(body)).id))
+
+        # Work on every partition while the bad messages are tried and poisoned.
+        client = DurableOrchestrationClient(hub.settings, hub, check_function_names=False)
+        ids = [f"chain-{i}" for i in range(12)]
+        assert {partition_index(i, len(hub.queues.control_queue_names)) for i in ids} == set(
+            range(len(hub.queues.control_queue_names)))
+        started = time.monotonic()
+        for iid in ids:
+            await client.start_new("chain", iid)
+        deadline = started + 60
+        for iid in ids:
+            while True:
+                status = await client.get_status(iid)
+                if status.runtime_status and status.runtime_status.value == "Completed":
+                    break
+                assert time.monotonic() < deadline, (iid, status.runtime_status)
+                await asyncio.sleep(0.2)
+            assert status.output == expected_output("chain", iid, None)
+
+        deadline = time.monotonic() + 60
+        while True:
+            found = {q: await poisoned(azurite, q) for q in queues}
+            if all(len(found[q]) == len(BAD) for q in queues):
+                break
+            assert time.monotonic() < deadline, {q: len(v) for q, v in found.items()}
+            await asyncio.sleep(0.5)
+        for queue in queues:
+            assert sorted(found[queue]) == sorted(body for _, body, _ in BAD)
+            for message_id in sent[queue]:
+                host.wait_for(rf"Moving message to queue '{re.escape(queue)}-poison' "
+                              rf"\(MessageId: {message_id}\)", 10)
+        assert not any((await hub.queues.approximate_counts()).values())
+        # The dispatcher said what was wrong each time it was handed one of them.
+        for phrase in ("neither JSON nor base64", "is not JSON", "not a task message",
+                       "message-gone.json.gz"):
+            assert phrase in host.output, phrase
+        assert host.process.poll() is None, "the host must keep running"
+    finally:
+        code = host.stop()
+    assert code == 0
