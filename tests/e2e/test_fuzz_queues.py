@@ -86,9 +86,9 @@ async def test_undecodable_messages_are_poisoned_and_block_nothing(
         host.wait_ready()
         sent: dict[str, list[str]] = {q: [] for q in queues}
         for queue in queues:
-            client = hub.queues.client(queue)
+            queue_client = hub.queues.client(queue)
             for _, body, _ in BAD:
-                sent[queue].append(str((await client.send_message(body)).id))
+                sent[queue].append(str((await queue_client.send_message(body)).id))
 
         # Work on every partition while the bad messages are tried and poisoned.
         client = DurableOrchestrationClient(hub.settings, hub, check_function_names=False)
