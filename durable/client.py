@@ -21,9 +21,15 @@ from durable.client_support import (
     FINAL_STATES,
     RUNNING_STATES,
     claim_instance,
+    flag_arg,
     function_name,
+    instance_id_arg,
+    number_arg,
     query_page,
     status_from_record,
+    statuses_arg,
+    text_arg,
+    time_arg,
     validate_instance_id,
 )
 from durable.core import serialization
@@ -93,6 +99,7 @@ class DurableOrchestrationClient:
 
     async def restart(self, instance_id: str, restart_with_new_instance_id: bool = True) -> str:
         """Start the orchestrator of an instance again with the same input (extension API)."""
+        flag_arg(restart_with_new_instance_id, "restart_with_new_instance_id")
         record = await self._require(instance_id, include_input=True)
         name = function_name(record.name or "", self._check_names)
         new_id = None if restart_with_new_instance_id else instance_id
@@ -143,6 +150,10 @@ class DurableOrchestrationClient:
     ) -> DurableOrchestrationStatus:
         """The status, or a falsy status (with `message`) when there is no such instance.
         History is that of the current execution; a Pending instance has none yet."""
+        instance_id_arg(instance_id)
+        for flag, name in ((show_history, "show_history"), (show_input, "show_input"),
+                           (show_history_output, "show_history_output")):
+            flag_arg(flag, name)
         hub = await self._taskhub()
         record = await hub.instances.get(instance_id, include_input=show_input)
         if record is None:
@@ -197,6 +208,13 @@ class DurableOrchestrationClient:
     ) -> tuple[list[DurableOrchestrationStatus], str | None]:
         """One page of at most `page_size` statuses and the token of the next (None at the
         end): the paging of the HTTP API's `GET instances` and of `durable get-instances`."""
+        time_arg(created_time_from, "created_time_from")
+        time_arg(created_time_to, "created_time_to")
+        runtime_status = statuses_arg(runtime_status, "runtime_status")
+        text_arg(instance_id_prefix, "instance_id_prefix")
+        number_arg(page_size, "page_size", minimum=1, integer=True)
+        text_arg(continuation_token, "continuation_token")
+        flag_arg(show_input, "show_input")
         hub = await self._taskhub()
         records, token = await query_page(
             hub,
@@ -211,6 +229,7 @@ class DurableOrchestrationClient:
         return [status_from_record(r, show_input) for r in records], token
 
     async def _require(self, instance_id: str, include_input: bool = False) -> InstanceRecord:
+        instance_id_arg(instance_id)
         hub = await self._taskhub()
         record = await hub.instances.get(instance_id, include_input=include_input)
         if record is None:
@@ -227,8 +246,9 @@ class DurableOrchestrationClient:
         task_hub_name: str | None = None,
         connection_name: str | None = None,
     ) -> None:
-        if not event_name:
-            raise ValueError("event_name must be a non-empty string")
+        instance_id_arg(instance_id)
+        text_arg(event_name, "event_name", required=True)
+        data = serialization.dumps(event_data, where=f"event_data of event '{event_name}'")
         client = self._other(task_hub_name, connection_name)
         record = await client._require(instance_id)
         if record.runtime_status not in RUNNING_STATES:
@@ -236,12 +256,12 @@ class DurableOrchestrationClient:
                 f"Instance '{instance_id}' is {record.runtime_status.name}; events can only be "
                 "raised to Pending, Running or Suspended instances."
             )
-        data = serialization.dumps(event_data, where=f"event_data of event '{event_name}'")
         event = HistoryEvent(EventType.EventRaised, clock.now(), name=event_name, input=data)
         await client._send(instance_id, event)
 
     async def terminate(self, instance_id: str, reason: str | None = None) -> None:
         """Terminate a running instance; a finished one is left as it is (as the SDK)."""
+        text_arg(reason, "reason")
         record = await self._require(instance_id)
         if record.runtime_status not in RUNNING_STATES:
             log.info("Instance '%s' is already %s", instance_id, record.runtime_status.name)
@@ -251,6 +271,7 @@ class DurableOrchestrationClient:
                                                    input=text))
 
     async def suspend(self, instance_id: str, reason: str | None = None) -> None:
+        text_arg(reason, "reason")
         record = await self._require(instance_id)
         if record.runtime_status not in RUNNING_STATES - {OrchestrationStatus.Suspended}:
             raise InvalidInstanceStateError(
@@ -261,6 +282,7 @@ class DurableOrchestrationClient:
                                                    reason=reason))
 
     async def resume(self, instance_id: str, reason: str | None = None) -> None:
+        text_arg(reason, "reason")
         record = await self._require(instance_id)
         if record.runtime_status is not OrchestrationStatus.Suspended:
             raise InvalidInstanceStateError(
@@ -281,6 +303,7 @@ class DurableOrchestrationClient:
         sub-orchestrations); what succeeded before is replayed, not re-run."""
         from durable.rewind import rewind_instance
 
+        text_arg(reason, "reason")
         client = self._other(task_hub_name, connection_name)
         record = await client._require(instance_id)
         if record.runtime_status is not OrchestrationStatus.Failed:
@@ -303,6 +326,7 @@ class DurableOrchestrationClient:
 
     async def purge_instance_history(self, instance_id: str) -> PurgeHistoryResult:
         """Delete an instance's history, row and payload blobs, whatever its status."""
+        instance_id_arg(instance_id)
         hub = await self._taskhub()
         existed = await hub.purge_instance(instance_id)
         return PurgeHistoryResult(instancesDeleted=1 if existed else 0)
@@ -331,12 +355,19 @@ class DurableOrchestrationClient:
 
     def create_http_management_payload(self, instance_id: str) -> dict[str, str]:
         """The management links of an instance, for the app's own host name (no key)."""
+        instance_id_arg(instance_id)
         return self._payload(links.default_origin(), instance_id, None)
 
     def create_check_status_response(
         self, request: func.HttpRequest, instance_id: str
     ) -> func.HttpResponse:
         """202 with the management links, built from the request's scheme and host."""
+        if not isinstance(getattr(request, "url", None), str):
+            raise TypeError(
+                f"request must be the function's azure.functions.HttpRequest, got "
+                f"{type(request).__name__}"
+            )
+        instance_id_arg(instance_id)
         origin = links.origin_of(request.url)
         payload = self._payload(origin, instance_id, links.function_key(request))
         return links.check_status_response(payload)
@@ -356,6 +387,8 @@ class DurableOrchestrationClient:
     ) -> func.HttpResponse:
         """As the SDK: Completed → 200 with the output; Terminated/Canceled → 200 and Failed
         → 500 with the status; still running at the timeout → the check-status response."""
+        number_arg(timeout_in_milliseconds, "timeout_in_milliseconds")
+        number_arg(retry_interval_in_milliseconds, "retry_interval_in_milliseconds")
         status = await self.wait_for_final_status(
             instance_id, timeout_in_milliseconds / 1000, retry_interval_in_milliseconds / 1000
         )
@@ -366,6 +399,9 @@ class DurableOrchestrationClient:
         self, instance_id: str, timeout_s: float, interval_s: float
     ) -> DurableOrchestrationStatus:
         """Poll until the instance finishes or `timeout_s` passes; the last status seen."""
+        instance_id_arg(instance_id)
+        number_arg(timeout_s, "timeout_s")
+        number_arg(interval_s, "interval_s")
         if interval_s > timeout_s:
             raise ValueError(
                 f"the retry interval ({interval_s * 1000:g} ms) must not be longer than the "
