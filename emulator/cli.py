@@ -37,6 +37,9 @@ def _start_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", "-p", type=_port, default=None,
                         help="HTTP port (default: Host.LocalHttpPort in local.settings.json, "
                         "else 7071)")
+    parser.add_argument("--host", default="127.0.0.1", metavar="ADDRESS",
+                        help="the address to listen on (default: 127.0.0.1, this machine "
+                        "only; 0.0.0.0 for every interface)")
     parser.add_argument("--verbose", action="store_true",
                         help="also log polling, Azurite and HTTP access details")
     parser.add_argument("--script-root", type=Path, default=None, metavar="DIR",
@@ -49,7 +52,7 @@ def _run_start(args: argparse.Namespace) -> int:
 
     setup_logging(args.verbose)
     try:
-        code, stuck = run(StartOptions(args.script_root, args.port, args.verbose))
+        code, stuck = run(StartOptions(args.script_root, args.port, args.verbose, args.host))
     finally:
         quiet_after_shutdown()
     if stuck:

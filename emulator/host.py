@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import socket
@@ -17,7 +18,7 @@ from typing import Any
 
 from emulator import bindings, listing
 from emulator.azurite import Azurite
-from emulator.errors import AppLoadError, IndexingError
+from emulator.errors import AppLoadError, ConfigError, IndexingError
 from emulator.functions import FunctionSpec
 from emulator.indexer import index_app
 from emulator.invoker import Invoker
@@ -40,6 +41,7 @@ from emulator.wakeup import WakeRegistry, wake_key
 
 SHUTDOWN_TIMEOUT = 30.0
 BIND_HOST = "127.0.0.1"
+_HOST_HINT = "Pass --host an address of this machine (127.0.0.1, or 0.0.0.0 for all)."
 READY_LINE = "Host started ({url})"
 _log = host_logger()
 
@@ -49,6 +51,7 @@ class StartOptions:
     script_root: Path | None = None
     port: int | None = None
     verbose: bool = False
+    host: str = BIND_HOST  # the address HTTP listens on: loopback unless asked otherwise
 
 
 class Host:
@@ -100,7 +103,7 @@ class Host:
         indexed = index_app(app_dir)
         self._plan = build_plan(indexed.functions, config, local)
         self._encoding = config.queues.message_encoding
-        _check_port_free(port)
+        _check_port_free(self.options.host, port)
         if any(a.development for a in self._plan.accounts.values()):
             self._azurite = await Azurite.ensure(app_dir)
         for account in {a.connection_string: a for a in self._plan.accounts.values()}.values():
@@ -128,7 +131,7 @@ class Host:
         assert self._invoker is not None and self._registry is not None
         self._http = HttpListener(Router(self._plan.routes), self._invoker, local.cors_origins,
                                   local.cors_credentials, self.options.verbose)
-        await self._http.start(BIND_HOST, port)
+        await self._http.start(self.options.host, port)
         for spec, target in self._plan.queue_triggers:
             listener = QueueListener(spec, target.account, target.queue_name, self._clients,
                                      config.queues, self._invoker)
@@ -178,14 +181,22 @@ class Host:
         await self._invoker.drain(SHUTDOWN_TIMEOUT)
 
 
-def _check_port_free(port: int) -> None:
-    """Fail before starting Azurite if the HTTP port is taken (the real bind re-checks)."""
-    with socket.socket() as sock:
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before starting Azurite if the HTTP port is taken or the address is not one of
+    this machine's (the real bind re-checks)."""
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(f"Cannot listen on '{host}': {exc}.", _HOST_HINT) from None
+    with socket.socket(family) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((BIND_HOST, port))
-        except OSError:
-            raise port_in_use(port) from None
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise port_in_use(port) from None
+            raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.",
+                              _HOST_HINT) from None
 
 
 def run(options: StartOptions) -> tuple[int, bool]:
