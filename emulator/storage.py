@@ -52,14 +52,16 @@ def parse_connection(setting: str, value: str) -> StorageAccount:
     development = value.strip().rstrip(";").replace(" ", "").lower() == "usedevelopmentstorage=true"
     text = dev_connection_string() if development else value
     parts: dict[str, str] = {}
-    for piece in text.split(";"):
-        if piece.strip():
-            key, sep, val = piece.partition("=")
-            if not sep:
-                raise StorageError(
-                    f"The connection string in '{setting}' is malformed near '{piece}'."
-                )
-            parts[key.strip().lower()] = val.strip()
+    pieces = [p for p in text.split(";") if p.strip()]
+    for number, piece in enumerate(pieces, 1):
+        key, sep, val = piece.partition("=")
+        if not sep:
+            # Not quoted: the piece may be (part of) the account key.
+            raise StorageError(
+                f"The connection string in '{setting}' is malformed: part {number} of "
+                f"{len(pieces)} is not a name=value pair."
+            )
+        parts[key.strip().lower()] = val.strip()
     name = parts.get("accountname", "")
     endpoint = parts.get("queueendpoint")
     if endpoint is None and name:
@@ -90,9 +92,16 @@ def resolve_connection(setting: str | None, local: LocalSettings) -> StorageAcco
 
 async def check_reachable(account: StorageAccount, timeout: float = 5.0) -> None:
     """One cheap request against the queue endpoint; StorageError says which one failed."""
-    client = QueueServiceClient.from_connection_string(
-        account.connection_string, retry_total=0, connection_timeout=timeout, read_timeout=timeout
-    )
+    try:
+        client = QueueServiceClient.from_connection_string(
+            account.connection_string, retry_total=0, connection_timeout=timeout,
+            read_timeout=timeout,
+        )
+    except ValueError as exc:  # the SDK's own words; they never quote the key
+        raise StorageError(
+            f"The connection string in '{account.setting}' cannot be used: {exc}",
+            "Use a storage account connection string or UseDevelopmentStorage=true.",
+        ) from None
     try:
         async with client:
             await asyncio.wait_for(client.get_service_properties(), timeout)
