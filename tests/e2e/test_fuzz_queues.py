@@ -20,6 +20,7 @@ from azure.storage.queue.aio import QueueClient
 
 from bench.chaos import delete_poison_queues, expected_output
 from durable.client import DurableOrchestrationClient
+from durable.runtime.worker import MAX_REQUEUES
 from durable.storage.partitions import partition_index
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
@@ -121,6 +122,7 @@ async def test_undecodable_messages_are_poisoned_and_block_nothing(
                 host.wait_for(rf"Moving message to queue '{re.escape(queue)}-poison' "
                               rf"\(MessageId: {message_id}\)", 10)
         assert not any((await hub.queues.approximate_counts()).values())
+        await oversized_id_is_poisoned_after_its_requeues(hub, host)
         # The dispatcher said what was wrong each time it was handed one of them.
         for phrase in ("neither JSON nor base64", "is not JSON", "not a task message",
                        "message-gone.json.gz"):
@@ -129,3 +131,37 @@ async def test_undecodable_messages_are_poisoned_and_block_nothing(
     finally:
         code = host.stop()
     assert code == 0
+
+
+async def oversized_id_is_poisoned_after_its_requeues(hub: TaskHub, host: HostProcess) -> None:
+    """A well-formed message the task hub cannot take (an instance id over the table key
+    limit) fails on every try: it is sent again a bounded number of times, then poisoned."""
+    victim = "x" * 2000
+    message = json.loads(envelope(0))
+    message["TaskMessage"]["Event"].update(Name="chain", ExecutionId="e1")
+    message["TaskMessage"]["OrchestrationInstance"] = {"InstanceId": victim, "ExecutionId": "e1"}
+    queue = hub.queues.control_queue_for(victim)
+    await hub.queues.client(queue).send_message(b64(json.dumps(message)))
+    deadline = time.monotonic() + 90
+    while True:
+        mine = [b for b in await poisoned_envelopes(hub, queue)
+                if b.get("ActivityId") == message["ActivityId"]]
+        if mine:
+            break
+        assert time.monotonic() < deadline, "the oversized message was never poisoned"
+        await asyncio.sleep(0.5)
+    assert mine[0]["Requeued"] == MAX_REQUEUES
+    host.wait_for(rf"sent again as a fresh message \({MAX_REQUEUES} of {MAX_REQUEUES}\)", 10)
+
+
+async def poisoned_envelopes(hub: TaskHub, queue: str) -> list[dict[str, object]]:
+    """The poison queue's messages that are base64 of a JSON object."""
+    found = []
+    for m in await hub.queues.client(f"{queue}-poison").peek_messages(max_messages=32):
+        try:
+            body = json.loads(base64.b64decode(str(m.content), validate=True))
+        except ValueError:
+            continue
+        if isinstance(body, dict):
+            found.append(body)
+    return found
