@@ -51,13 +51,17 @@ class EpisodeCoalescer:
     ) -> None:
         try:
             await self._run(instance_id, [m for m, _ in batch])
-        except BaseException as exc:
+        except Exception as exc:
+            # Every invocation of the batch fails with the episode's error (each awaits its
+            # own future), so the host leaves all their messages for redelivery.
             for _, fut in batch:
                 if not fut.done():
                     fut.set_exception(exc)
-            # Retrieve it once so asyncio does not warn about futures nobody awaits.
-            if isinstance(exc, Exception):
-                return
+            return
+        except BaseException:
+            for _, fut in batch:
+                if not fut.done():
+                    fut.cancel()
             raise
         for _, fut in batch:
             if not fut.done():
