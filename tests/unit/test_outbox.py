@@ -1,0 +1,81 @@
+"""The outbox is a pure function of committed history: re-deriving it gives the same
+messages with the same ids, which is what makes re-sending after a crash safe."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from durable.core.history import (
+    EventType,
+    FailureDetails,
+    HistoryEvent,
+    OrchestrationStatus,
+    ParentInstance,
+)
+from durable.runtime.outbox import derive_outbound, episode_containing
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+STARTED = HistoryEvent(
+    EventType.ExecutionStarted, T0, name="parent", instance_id="p", execution_id="e1"
+)
+
+
+def episode() -> list[HistoryEvent]:
+    return [
+        HistoryEvent(EventType.OrchestratorStarted, T0),
+        HistoryEvent(EventType.TaskCompleted, T0, task_scheduled_id=0, message_id="m-1"),
+        HistoryEvent(EventType.TaskScheduled, T0, event_id=1, name="act", input='"x"'),
+        HistoryEvent(EventType.TimerCreated, T0, event_id=2, fire_at=T0 + timedelta(hours=1)),
+        HistoryEvent(EventType.SubOrchestrationInstanceCreated, T0, event_id=3, name="child",
+                     instance_id="p:3", input="1"),
+        HistoryEvent(EventType.EventSent, T0, event_id=4, instance_id="other", name="ping",
+                     input="2"),
+        HistoryEvent(EventType.OrchestratorCompleted, T0),
+    ]
+
+
+def test_every_action_becomes_one_message_with_a_stable_id() -> None:
+    first = derive_outbound("p", "e1", STARTED, episode(), T0)
+    again = derive_outbound("p", "e1", STARTED, episode(), T0 + timedelta(minutes=5))
+    assert [o.message.message_id for o in first] == [o.message.message_id for o in again]
+    kinds = [(o.message.instance_id, o.message.event.event_type, o.to_work_items) for o in first]
+    assert kinds == [
+        ("p", EventType.TaskScheduled, True),
+        ("p", EventType.TimerFired, False),
+        ("p:3", EventType.ExecutionStarted, False),
+        ("other", EventType.EventRaised, False),
+    ]
+    timer = first[1]
+    assert timer.visible_at == T0 + timedelta(hours=1) and timer.message.event.timer_id == 2
+    child = first[2].message.event
+    assert child.parent == ParentInstance("parent", "p", "e1", 3)
+    assert child.execution_id == again[2].message.event.execution_id  # deterministic
+
+
+def test_completion_notifies_the_parent() -> None:
+    child_started = HistoryEvent(
+        EventType.ExecutionStarted, T0, name="child", instance_id="p:3", execution_id="c1",
+        parent=ParentInstance("parent", "p", "e1", 3),
+    )
+    done = HistoryEvent(EventType.ExecutionCompleted, T0, event_id=0,
+                        orchestration_status=OrchestrationStatus.Completed, result="42")
+    failed = done.replace(orchestration_status=OrchestrationStatus.Failed, result=None,
+                          failure_details=FailureDetails("ValueError", "boom"))
+    [ok] = derive_outbound("p:3", "c1", child_started, [done], T0)
+    [bad] = derive_outbound("p:3", "c1", child_started, [failed], T0)
+    assert (ok.message.instance_id, ok.message.execution_id) == ("p", "e1")
+    assert ok.message.event.event_type is EventType.SubOrchestrationInstanceCompleted
+    assert ok.message.event.task_scheduled_id == 3 and ok.message.event.result == "42"
+    assert bad.message.event.event_type is EventType.SubOrchestrationInstanceFailed
+    assert bad.message.event.reason == "boom"
+
+
+def test_episode_containing_finds_the_episode_that_consumed_a_message() -> None:
+    history = [STARTED, *episode(), HistoryEvent(EventType.OrchestratorStarted, T0),
+               HistoryEvent(EventType.OrchestratorCompleted, T0)]
+    found = episode_containing(history, {"m-1"})
+    assert found is not None
+    assert found[0].event_type is EventType.OrchestratorStarted
+    assert found[-1].event_type is EventType.OrchestratorCompleted
+    assert len(found) == len(episode())
+    assert episode_containing(history, {"unknown"}) is None
