@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import re
 import signal
 import sys
 import time
@@ -56,6 +57,9 @@ MIX: tuple[tuple[str, float, Any], ...] = (
     ("event", 0.15, None),
 )
 EVENT_VALUE = "go"
+# An invocation may fail on these and be retried (a connection reset under load); any other
+# failure is a bug.
+TRANSIENT_FAILURES = {"StorageUnavailableError"}
 FINAL = {
     OrchestrationRuntimeStatus.Completed,
     OrchestrationRuntimeStatus.Failed,
@@ -157,6 +161,9 @@ class ChaosReport:
     queue_counts: dict[str, int] = field(default_factory=dict)
     poison_counts: dict[str, int] = field(default_factory=dict)
     host_problems: list[str] = field(default_factory=list)
+    # Invocations that failed (and were retried), by exception type; messages sent again.
+    failed_invocations: Counter[str] = field(default_factory=Counter)
+    requeued: int = 0
 
     @property
     def ok(self) -> bool:
@@ -167,6 +174,7 @@ class ChaosReport:
             and not any(self.queue_counts.values())
             and not any(self.poison_counts.values())
             and not self.host_problems
+            and set(self.failed_invocations) <= TRANSIENT_FAILURES
         )
 
     def lines(self) -> list[str]:
@@ -183,6 +191,9 @@ class ChaosReport:
             f"messages left in queues    {sum(self.queue_counts.values())}",
             f"poison messages            {sum(self.poison_counts.values())}",
             f"host problems              {self.host_problems[:3]}",
+            f"failed invocations         {sum(self.failed_invocations.values())} "
+            f"{dict(self.failed_invocations)}",
+            f"messages sent again        {self.requeued}",
         ]
 
 
@@ -470,6 +481,10 @@ async def run_chaos(config: ChaosConfig, log: Any = print) -> tuple[ChaosReport,
     try:
         report = await run.run()
         outputs = run.pool.outputs() if run.pool else []
+        for output in outputs:
+            report.failed_invocations.update(
+                re.findall(r"^Exception: (\w+)", output, re.MULTILINE))
+            report.requeued += output.count("sent again as a fresh message")
     finally:
         await run.cleanup()
     return report, outputs

@@ -4,11 +4,9 @@ which runs the full 300 instances; CI runs 200, about a minute here)."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from bench.chaos import ChaosConfig, run_chaos
+from bench.chaos import TRANSIENT_FAILURES, ChaosConfig, run_chaos
 from tests.conftest import DEV_CONNECTION_STRING
 
 pytestmark = pytest.mark.slow
@@ -39,7 +37,6 @@ async def test_hosts_killed_every_two_seconds_lose_nothing(azurite: str) -> None
     )
     # An invocation may fail on a transient storage error (a connection reset under load)
     # and be retried; any other failure is a bug.
+    assert set(report.failed_invocations) <= TRANSIENT_FAILURES, report.failed_invocations
     for output in outputs:
         assert ACCOUNT_KEY not in output
-        causes = set(re.findall(r"^Exception: (\w+)", output, re.MULTILINE))
-        assert causes <= {"StorageUnavailableError"}, output[-3000:]
