@@ -28,7 +28,12 @@ from durable.registry import DurableRegistry
 from durable.runtime import sessions
 from durable.runtime.clock import Clock
 from durable.runtime.faults import crash_point
-from durable.runtime.outbox import Outbound, derive_outbound, episode_containing
+from durable.runtime.outbox import (
+    Outbound,
+    derive_outbound,
+    episode_containing,
+    still_awaited,
+)
 from durable.runtime.sender import Sender
 from durable.runtime.state import HistorySummary, summarize
 
@@ -201,6 +206,7 @@ class OrchestrationEpisodes:
             return
         now = self._clock.now()
         out = derive_outbound(instance_id, started.execution_id, started, events, now)
+        out = still_awaited(out, loaded.history)
         log.info("Re-sending %d outbound message(s) of '%s' after redelivery", len(out),
                  instance_id)
         await self._sender.send_all(out)

@@ -145,3 +145,34 @@ def _consumed_ids(ev: HistoryEvent) -> set[str]:
     if ev.event_type is not EventType.OrchestratorStarted or not ev.data:
         return set()
     return set(ev.data.split(","))
+
+
+_COMPLETIONS = frozenset(
+    {
+        EventType.TaskCompleted,
+        EventType.TaskFailed,
+        EventType.SubOrchestrationInstanceCompleted,
+        EventType.SubOrchestrationInstanceFailed,
+    }
+)
+
+
+def still_awaited(outbound: Sequence[Outbound], history: Sequence[HistoryEvent]) -> list[Outbound]:
+    """Leave out re-sends whose answer history already holds: an activity that completed, a
+    timer that fired, a sub-orchestration that finished. Re-sending those would only run
+    work again for a result that would be ignored."""
+    answered = {e.task_scheduled_id for e in history if e.event_type in _COMPLETIONS}
+    answered |= {e.timer_id for e in history if e.event_type is EventType.TimerFired}
+    return [o for o in outbound if _asked_for(o) not in answered]
+
+
+def _asked_for(o: Outbound) -> int | None:
+    """The sequence number whose completion answers this message, if any."""
+    event = o.message.event
+    if event.event_type is EventType.TaskScheduled:
+        return event.event_id
+    if event.event_type is EventType.TimerFired:
+        return event.timer_id
+    if event.event_type is EventType.ExecutionStarted and event.parent is not None:
+        return event.parent.task_schedule_id
+    return None

@@ -79,3 +79,21 @@ def test_episode_containing_finds_the_episode_that_consumed_a_message() -> None:
     assert found[-1].event_type is EventType.OrchestratorCompleted
     assert len(found) == len(episode())
     assert episode_containing(history, {"unknown"}) is None
+
+
+def test_re_sends_leave_out_what_history_already_answered() -> None:
+    from durable.runtime.outbox import still_awaited
+
+    out = derive_outbound("p", "e1", STARTED, episode(), T0)
+    later = [
+        HistoryEvent(EventType.TaskCompleted, T0, task_scheduled_id=1, result='"done"'),
+        HistoryEvent(EventType.TimerFired, T0, timer_id=2, fire_at=T0),
+    ]
+    left = still_awaited(out, [*episode(), *later])
+    kinds = [o.message.event.event_type for o in left]
+    # the activity and the timer are answered; the sub-orchestration and the event are not
+    assert kinds == [EventType.ExecutionStarted, EventType.EventRaised]
+    done = HistoryEvent(EventType.SubOrchestrationInstanceCompleted, T0, task_scheduled_id=3)
+    assert [o.message.event.event_type for o in still_awaited(left, [done])] == [
+        EventType.EventRaised
+    ]
