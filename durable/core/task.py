@@ -8,6 +8,7 @@ outcome of a whole tree is known the moment the deciding child event is applied.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -133,7 +134,7 @@ class TimerTask(AtomicTask):
         self._cancelled = True
 
 
-class CompoundTask(Task[T]):
+class CompoundTask(Task[T], ABC):
     """A task over children; it subscribes to them once, at construction."""
 
     def __init__(self, children: Sequence[Task[Any]]) -> None:
@@ -148,8 +149,9 @@ class CompoundTask(Task[T]):
         for child in self.children:
             child._add_done_callback(self._on_child_done)
 
+    @abstractmethod
     def _on_child_done(self, child: Task[Any]) -> None:
-        raise NotImplementedError
+        """How a child's completion decides this task (all of them, or the first)."""
 
 
 class WhenAllTask(CompoundTask[list[Any]]):
