@@ -31,7 +31,9 @@ log = logging.getLogger("durable.worker")
 # queue's visibility delays have one-second granularity.
 TIMER_TOLERANCE = timedelta(seconds=1)
 # How often a message on its last dequeue is sent again instead of run (see _requeued).
-MAX_REQUEUES = 3
+# Generous, because hosts killed in a row each count a dequeue; a message that fails every
+# time still reaches the poison queue, after about (maxDequeueCount - 1) x 11 dequeues.
+MAX_REQUEUES = 10
 
 
 class DurableWorker:
