@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 import requests
 
@@ -66,6 +67,21 @@ def duplicate_completions(events: list[HistoryEvent]) -> list[int]:
     ids = Counter(e.task_scheduled_id for e in events if e.event_type in kinds)
     fired = Counter(e.timer_id for e in events if e.event_type is EventType.TimerFired)
     return [i for i, n in (ids + fired).items() if n > 1 and i is not None]
+
+
+@asynccontextmanager
+async def fresh_hub(connection_string: str, hub_name: str) -> AsyncIterator[TaskHub]:
+    """A created task hub, deleted afterwards together with any poison queues of its queues."""
+    from bench.chaos import delete_poison_queues
+
+    hub = hub_for(hub_name, connection_string)
+    await hub.create_if_not_exists()
+    try:
+        yield hub
+    finally:
+        await delete_poison_queues(hub)
+        await hub.delete()
+        await hub.close()
 
 
 def hub_for(name: str, connection_string: str) -> TaskHub:

@@ -18,13 +18,13 @@ from collections.abc import AsyncIterator
 import pytest
 from azure.storage.queue.aio import QueueClient
 
-from bench.chaos import delete_poison_queues, expected_output
+from bench.chaos import expected_output
 from durable.client import DurableOrchestrationClient
 from durable.runtime.worker import MAX_REQUEUES
 from durable.storage.partitions import partition_index
-from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 from tests.e2e.conftest import HostProcess
+from tests.e2e.durable_hosts import fresh_hub
 
 pytestmark = pytest.mark.slow
 
@@ -59,14 +59,8 @@ BAD = [
 
 @pytest.fixture
 async def hub(azurite: str, hub_name: str) -> AsyncIterator[TaskHub]:
-    hub = TaskHub(TaskHubSettings(hub_name=hub_name, connection_string=azurite))
-    await hub.create_if_not_exists()
-    try:
-        yield hub
-    finally:
-        await delete_poison_queues(hub)
-        await hub.delete()
-        await hub.close()
+    async with fresh_hub(azurite, hub_name) as h:
+        yield h
 
 
 async def poisoned(azurite: str, queue: str) -> list[str]:

@@ -17,14 +17,13 @@ from azure.data.tables.aio import TableServiceClient
 
 from bench.chaos import (
     Instance,
-    delete_poison_queues,
     history_problems,
     poison_counts,
 )
 from durable.client import DurableOrchestrationClient
-from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 from tests.e2e.conftest import HostProcess
+from tests.e2e.durable_hosts import fresh_hub
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +38,8 @@ FINAL = ("Completed", "Failed", "Terminated")
 
 @pytest.fixture
 async def hub(azurite: str, hub_name: str) -> AsyncIterator[TaskHub]:
-    hub = TaskHub(TaskHubSettings(hub_name=hub_name, connection_string=azurite))
-    await hub.create_if_not_exists()
-    try:
-        yield hub
-    finally:
-        await delete_poison_queues(hub)
-        await hub.delete()
-        await hub.close()
+    async with fresh_hub(azurite, hub_name) as h:
+        yield h
 
 
 async def executions(connection_string: str, table: str) -> Counter[str]:
