@@ -5,7 +5,11 @@ written for Durable Functions work with that one import changed.
 """
 
 from durable.app import Blueprint, DFApp
-from durable.client import DurableOrchestrationClient
+from durable.client import (
+    DurableOrchestrationClient,
+    DurableOrchestrationStatus,
+    OrchestrationRuntimeStatus,
+)
 from durable.core.context import DurableOrchestrationContext
 from durable.core.entities import EntityId
 from durable.core.retry import RetryOptions
@@ -17,7 +21,6 @@ from durable.errors import (
     InvalidInstanceStateError,
     NonDeterminismError,
 )
-from durable.status import DurableOrchestrationStatus, OrchestrationRuntimeStatus
 
 __all__ = [
     "Blueprint",

@@ -6,14 +6,78 @@ what to do about it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from durable.core.history import FailureDetails
+import traceback
+from dataclasses import dataclass
+from typing import Any
 
 
 class DurableError(Exception):
     """Base of every error raised on purpose by this library."""
+
+
+def error_text(error: BaseException) -> str:
+    """`str(error)`, or what can be said when the exception's own `__str__` fails: a user's
+    exception must never turn the recording of its failure into a second failure."""
+    try:
+        return str(error)
+    except Exception as exc:
+        return f"<str() of the {type(error).__name__} failed with {type(exc).__name__}>"
+
+
+@dataclass(frozen=True, slots=True)
+class FailureDetails:
+    """Why a task or an orchestration failed, kept apart so nobody splits strings.
+
+    It is Durable Task's `FailureDetails`: the history stores it as JSON with these member
+    names, and a failed task raises a `TaskFailedError` that carries it.
+    """
+
+    error_type: str
+    error_message: str
+    stack_trace: str | None = None
+    is_non_retriable: bool = False
+
+    @classmethod
+    def from_exception(
+        cls, error: BaseException, *, hide_frames_of: str | None = None
+    ) -> FailureDetails:
+        """The one way a failure is recorded from an exception (activity, orchestrator, test
+        runner). `hide_frames_of` names a module whose frame at the top of the traceback is
+        the library's own caller, not the user's code, and is left out of the stack."""
+        return cls(type(error).__name__, error_text(error), _stack_of(error, hide_frames_of))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Durable Task's JSON member names."""
+        return {
+            "ErrorType": self.error_type,
+            "ErrorMessage": self.error_message,
+            "StackTrace": self.stack_trace,
+            "IsNonRetriable": self.is_non_retriable,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> FailureDetails:
+        """Read what `to_dict` (or Durable Task) wrote; missing members get defaults."""
+        return FailureDetails(
+            error_type=str(data.get("ErrorType") or ""),
+            error_message=str(data.get("ErrorMessage") or ""),
+            stack_trace=data.get("StackTrace"),
+            is_non_retriable=bool(data.get("IsNonRetriable", False)),
+        )
+
+
+def _stack_of(error: BaseException, hide_frames_of: str | None) -> str:
+    tb = error.__traceback__
+    hidden = hide_frames_of is not None
+    if tb is not None and hidden and tb.tb_frame.f_globals.get("__name__") == hide_frames_of:
+        tb = tb.tb_next
+    try:
+        text = "".join(traceback.format_exception(type(error), error, tb))
+    except Exception:  # a user's __str__ that fails inside the formatter
+        text = f"{type(error).__name__}: {error_text(error)}\n"
+    if isinstance(error, TaskFailedError) and error.stack_trace:
+        text += f"\nCaused by {error.error_type} in {error.task_name}:\n{error.stack_trace}"
+    return text
 
 
 # --- orchestration code errors (raised into or recorded from user code) -------------------
@@ -54,6 +118,16 @@ class TaskFailedError(OrchestrationError):
         self.stack_trace = stack_trace
         self.failure_details = failure_details
         self.task_name = task_name
+
+
+class OrchestratorNotFoundError(OrchestrationError):
+    """An instance names an orchestrator function the app does not define (renamed, removed,
+    or in a module `function_app.py` does not import); the instance fails with this."""
+
+
+class ActivityNotFoundError(OrchestrationError):
+    """A work item names an activity the app does not define; the activity task fails with
+    this, so the orchestrator sees it at its `yield` and may handle it."""
 
 
 class TaskAlreadyCompletedError(OrchestrationError, ValueError):
@@ -106,6 +180,22 @@ class InstanceAlreadyExistsError(ClientError):
 
 class InvalidInstanceStateError(ClientError):
     """The instance's state does not allow the operation (e.g. resume a running one)."""
+
+
+class ManagementApiError(ClientError):
+    """A management API request answered with something other than success: the HTTP
+    status and the `Message` of Durable Functions' JSON error body (plus any extra members,
+    such as `ExceptionMessage`)."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body of the answer."""
+        return {"Message": self.message, **self.extra}
 
 
 # --- app / indexing errors ----------------------------------------------------------------

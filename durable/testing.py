@@ -29,7 +29,7 @@ Example::
             activities={"send_request": lambda req: "req-1", "apply": lambda ok: f"done:{ok}"},
             events=[ExternalEvent("Approval", True, after=timedelta(minutes=5))],
         )
-        assert run.status == df.OrchestrationStatus.Completed  # or run.succeeded
+        assert run.status == df.OrchestrationRuntimeStatus.Completed  # or run.succeeded
         assert run.output == "done:True"
         assert run.inputs_of("send_request") == [{"amount": 10}]
 
@@ -66,8 +66,13 @@ from typing import Any
 from durable.core import events as ev
 from durable.core.actions import CreateSubOrchestration, CreateTimer, ScheduleTask, SendEvent
 from durable.core.context import function_name
-from durable.core.executor import EpisodeResult, OrchestrationExecutor, OrchestrationSession
-from durable.core.history import FailureDetails, HistoryEvent, OrchestrationStatus, ParentInstance
+from durable.core.history import (
+    FailureDetails,
+    HistoryEvent,
+    OrchestrationRuntimeStatus,
+    ParentInstance,
+)
+from durable.core.replay import EpisodeResult, OrchestrationExecutor, OrchestrationSession
 from durable.core.serialization import dumps, loads
 
 __all__ = ["ActivityCall", "ExternalEvent", "OrchestrationRun", "Terminate", "run_orchestrator"]
@@ -106,7 +111,7 @@ class OrchestrationRun:
     for a failed run `output` is the failure message and `failure_details` says more."""
 
     instance_id: str
-    status: OrchestrationStatus
+    status: OrchestrationRuntimeStatus
     output: Any
     custom_status: Any
     failure_details: FailureDetails | None
@@ -121,7 +126,7 @@ class OrchestrationRun:
 
     @property
     def succeeded(self) -> bool:
-        return self.status is OrchestrationStatus.Completed
+        return self.status is OrchestrationRuntimeStatus.Completed
 
     def inputs_of(self, activity: str) -> list[Any]:
         """The inputs `activity` was called with, in order."""
@@ -215,7 +220,7 @@ class _Run:
             )
             result, episodes = self._run_execution(started, custom_status, episodes)
             if (
-                result.status is not OrchestrationStatus.ContinuedAsNew
+                result.status is not OrchestrationRuntimeStatus.ContinuedAsNew
                 or episodes >= self.settings.max_episodes
             ):
                 return self._finish(result, episodes, executions)
@@ -318,7 +323,7 @@ class _Run:
         outcome = child.execute(loads(action.input), parent)
         self.children[action.instance_id] = outcome
         self.calls.extend(outcome.activity_calls)
-        if outcome.status is OrchestrationStatus.Completed:
+        if outcome.status is OrchestrationRuntimeStatus.Completed:
             event = ev.sub_orchestration_completed(
                 outcome.finished_at,
                 task_scheduled_id=action.task_id,

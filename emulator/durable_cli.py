@@ -131,7 +131,7 @@ async def _get_instances(ctx: Context, args: argparse.Namespace) -> Any:
 
 
 def _statuses(names: list[str] | None) -> Any:
-    from durable.status import OrchestrationRuntimeStatus as Status
+    from durable.core.status import OrchestrationRuntimeStatus as Status
 
     by_name = {s.value.lower(): s for s in Status}
     for text in names or ():
@@ -154,7 +154,7 @@ async def _get_runtime_status(ctx: Context, args: argparse.Namespace) -> Any:
 
 
 async def _get_history(ctx: Context, args: argparse.Namespace) -> Any:
-    from durable.history_view import event_to_dict
+    from durable.client.history_view import event_to_dict
 
     loaded = await ctx.hub.history.load_history(args.id)
     if not loaded.events:
@@ -312,12 +312,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
 
 def settings_for(args: argparse.Namespace) -> TaskHubSettings:
     """The hub the host would use for the app folder, with the command line's overrides."""
-    from durable.runtime import config
-    from durable.storage.settings import DEFAULT_CONNECTION_NAME, TaskHubSettings
+    from durable.storage.settings import DEFAULT_CONNECTION_NAME, TaskHubSettings, read_host_json
     from emulator.settings import load_local_settings
 
     root = (args.script_root or Path.cwd()).resolve()
-    host = json.loads(json.dumps(config.read_host_json(root)))
+    host = json.loads(json.dumps(read_host_json(root)))
     durable = host.setdefault("extensions", {}).setdefault("durableTask", {})
     provider = durable.setdefault("storageProvider", {})
     if args.task_hub_name:

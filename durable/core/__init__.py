@@ -13,16 +13,16 @@ from durable.core.actions import (
 )
 from durable.core.context import DurableOrchestrationContext
 from durable.core.entities import EntityId
-from durable.core.executor import EpisodeResult, OrchestrationExecutor, OrchestrationSession
 from durable.core.history import (
     EventType,
     FailureDetails,
     HistoryEvent,
-    OrchestrationStatus,
     ParentInstance,
 )
+from durable.core.replay import EpisodeResult, OrchestrationExecutor, OrchestrationSession
 from durable.core.retry import RetryOptions
 from durable.core.serialization import dumps, loads
+from durable.core.status import OrchestrationRuntimeStatus, OrchestrationStatus
 from durable.core.task import (
     AtomicTask,
     CompoundTask,
@@ -48,6 +48,7 @@ __all__ = [
     "HistoryEvent",
     "OrchestrationExecutor",
     "OrchestrationSession",
+    "OrchestrationRuntimeStatus",
     "OrchestrationStatus",
     "ParentInstance",
     "RetryOptions",

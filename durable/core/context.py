@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from durable.core import state as st
+from durable.core import replay_state as st
 from durable.core.actions import CreateSubOrchestration, CreateTimer, ScheduleTask, SendEvent
 from durable.core.entities import (
     ENTITY_OPERATION_EVENT,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import traceback
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from types import GeneratorType
@@ -18,12 +17,15 @@ from typing import Any
 
 from durable.core.determinism import caller_location, frame_location
 from durable.core.task import Task
-from durable.errors import InvalidOrchestratorError, TaskFailedError
+from durable.errors import InvalidOrchestratorError
 
 Orchestrator = Callable[..., Any]
 # What user code may raise that becomes the instance's failure. SystemExit and GeneratorExit
 # too: escaping into the host's event loop, they would stop the whole host, on every replay.
 USER_ERRORS = (Exception, SystemExit, GeneratorExit)
+# The driver's own frame tops the traceback of an orchestrator's exception; failure records
+# leave it out (see `FailureDetails.from_exception`).
+DRIVER_MODULE = __name__
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,23 +176,3 @@ def _short_repr(value: object) -> str:
         return repr(value)[:80]
     except Exception:  # a user's __repr__ may fail; the type name still says enough
         return f"<{type(value).__name__} object>"
-
-
-def error_message(error: BaseException) -> str:
-    """`str(error)`, or what can be said when the exception's own `__str__` fails."""
-    try:
-        return str(error)
-    except Exception as exc:
-        return f"<str() of the {type(error).__name__} failed with {type(exc).__name__}>"
-
-
-def format_failure(error: BaseException) -> str:
-    """The stack trace kept with a failure: the user's frames (the driver's own frame is
-    cut off), and for a failed task the stack of the activity or sub-orchestration too."""
-    tb = error.__traceback__
-    if tb is not None and tb.tb_frame.f_globals.get("__name__") == __name__:
-        tb = tb.tb_next
-    text = "".join(traceback.format_exception(type(error), error, tb))
-    if isinstance(error, TaskFailedError) and error.stack_trace:
-        text += f"\nCaused by {error.error_type} in {error.task_name}:\n{error.stack_trace}"
-    return text

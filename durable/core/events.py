@@ -20,7 +20,7 @@ from durable.core.history import (
     EventType,
     FailureDetails,
     HistoryEvent,
-    OrchestrationStatus,
+    OrchestrationRuntimeStatus,
     ParentInstance,
 )
 
@@ -61,7 +61,7 @@ def execution_completed(
     timestamp: datetime,
     *,
     event_id: int,
-    status: OrchestrationStatus,
+    status: OrchestrationRuntimeStatus,
     result: str | None = None,
     failure_details: FailureDetails | None = None,
 ) -> HistoryEvent:
@@ -80,7 +80,7 @@ def continue_as_new(timestamp: datetime, *, event_id: int, new_input: str | None
         EventType.ContinueAsNew,
         timestamp,
         event_id=event_id,
-        orchestration_status=OrchestrationStatus.ContinuedAsNew,
+        orchestration_status=OrchestrationRuntimeStatus.ContinuedAsNew,
         result=new_input,
     )
 

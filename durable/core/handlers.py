@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from durable.core.determinism import ACTION_EVENT_TYPES
 from durable.core.history import EventType, HistoryEvent
-from durable.core.state import ReplayState
+from durable.core.replay_state import ReplayState
 
 Handler = Callable[[ReplayState, HistoryEvent], None]
 

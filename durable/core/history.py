@@ -14,6 +14,18 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
+from durable.core.status import OrchestrationRuntimeStatus, OrchestrationStatus
+from durable.errors import FailureDetails
+
+__all__ = [
+    "EventType",
+    "FailureDetails",
+    "HistoryEvent",
+    "OrchestrationRuntimeStatus",
+    "OrchestrationStatus",
+    "ParentInstance",
+]
+
 
 class EventType(IntEnum):
     """Durable Task's event type numbers are part of the wire format; never renumber."""
@@ -40,46 +52,6 @@ class EventType(IntEnum):
     ExecutionSuspended = 19
     ExecutionResumed = 20
     ExecutionRewound = 21
-
-
-class OrchestrationStatus(IntEnum):
-    """Durable Task's runtime statuses, as stored (by name) in the Instances table."""
-
-    Running = 0
-    Completed = 1
-    ContinuedAsNew = 2
-    Failed = 3
-    Canceled = 4
-    Terminated = 5
-    Pending = 6
-    Suspended = 7
-
-
-@dataclass(frozen=True, slots=True)
-class FailureDetails:
-    """Why a task or an orchestration failed, kept apart so nobody splits strings."""
-
-    error_type: str
-    error_message: str
-    stack_trace: str | None = None
-    is_non_retriable: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ErrorType": self.error_type,
-            "ErrorMessage": self.error_message,
-            "StackTrace": self.stack_trace,
-            "IsNonRetriable": self.is_non_retriable,
-        }
-
-    @staticmethod
-    def from_dict(data: dict[str, Any]) -> FailureDetails:
-        return FailureDetails(
-            error_type=str(data.get("ErrorType") or ""),
-            error_message=str(data.get("ErrorMessage") or ""),
-            stack_trace=data.get("StackTrace"),
-            is_non_retriable=bool(data.get("IsNonRetriable", False)),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +130,7 @@ class HistoryEvent:
     instance_id: str | None = None
     execution_id: str | None = None
     parent: ParentInstance | None = None
-    orchestration_status: OrchestrationStatus | None = None
+    orchestration_status: OrchestrationRuntimeStatus | None = None
     scheduled_start_time: datetime | None = None
     tags: dict[str, str] | None = field(default=None, compare=False)
     message_id: str | None = None

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 import azure.functions as func
 
-from durable.client import DurableOrchestrationClient, get_client
-from durable.client_support import FINAL_STATES
-from durable.http import links
-from durable.http.request import ApiError, ApiRequest
-from durable.status import DurableOrchestrationStatus, OrchestrationRuntimeStatus
+from durable.client import DurableOrchestrationClient, links
+from durable.client.orchestration_client import ClientSource
+from durable.client.status import DurableOrchestrationStatus
+from durable.core.status import TERMINAL_STATUSES, OrchestrationRuntimeStatus
+from durable.errors import ManagementApiError
+from durable.http.request import ApiRequest
 
 STATUS_RETRY_AFTER = "5"
 
@@ -25,9 +26,10 @@ class Call:
     code: str | None
 
     @staticmethod
-    def of(raw: func.HttpRequest, req: ApiRequest) -> Call:
+    def of(raw: func.HttpRequest, req: ApiRequest, clients: ClientSource) -> Call:
+        """The call for a request; `clients` gives the client of the hub it names."""
         connection = req.text("connection") or links.DEFAULT_CONNECTION_PARAM
-        client = get_client(req.text("taskHub"), _connection_setting(connection))
+        client = clients(req.text("taskHub"), _connection_setting(connection))
         return Call(req, client, connection, links.function_key(raw))
 
     def management_urls(self, instance_id: str) -> dict[str, str]:
@@ -54,18 +56,18 @@ class Call:
     async def existing(self, instance_id: str) -> DurableOrchestrationStatus:
         status = await self.client.get_status(instance_id)
         if not status:
-            raise ApiError(404, f"No instance with id '{instance_id}' was found.")
+            raise ManagementApiError(404, f"No instance with id '{instance_id}' was found.")
         return status
 
     async def running(
-        self, instance_id: str, gone: frozenset[OrchestrationRuntimeStatus] = FINAL_STATES
+        self, instance_id: str, gone: frozenset[OrchestrationRuntimeStatus] = TERMINAL_STATUSES
     ) -> DurableOrchestrationStatus:
         """The status, after answering 404 for an unknown instance and 410 for one whose
         status is in `gone` (by default: finished), as Durable Functions does."""
         status = await self.existing(instance_id)
         if status.runtime_status in gone:
             state = status.runtime_status.value if status.runtime_status else "finished"
-            raise ApiError(
+            raise ManagementApiError(
                 410,
                 f"Instance '{instance_id}' is {state}; the operation no longer applies to it.",
             )

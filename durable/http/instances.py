@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from durable.client_support import FINAL_STATES
-from durable.http import links
+from durable.client import links
+from durable.core.status import TERMINAL_STATUSES, OrchestrationRuntimeStatus
+from durable.errors import ManagementApiError
 from durable.http.calls import STATUS_RETRY_AFTER, Call
-from durable.http.request import ApiError, bad_request
-from durable.status import OrchestrationRuntimeStatus
+from durable.http.request import bad_request
 
 DEFAULT_TOP = 100
 CONTINUATION_HEADER = "x-ms-continuation-token"
@@ -41,10 +41,10 @@ async def get_instance(call: Call, instance_id: str) -> func.HttpResponse:
         show_input=q.flag("showInput", True),
     )
     if not status:
-        raise ApiError(404, f"No instance with id '{instance_id}' was found.")
+        raise ManagementApiError(404, f"No instance with id '{instance_id}' was found.")
     body = status.to_json()
     kind = status.runtime_status
-    if kind not in FINAL_STATES:
+    if kind not in TERMINAL_STATUSES:
         headers = {"Location": q.url, "Retry-After": STATUS_RETRY_AFTER}
         return links.json_response(body, 202, headers)
     fail_500 = q.flag("returnInternalServerErrorOnFailure", False)
@@ -73,7 +73,7 @@ async def list_instances(call: Call) -> func.HttpResponse:
 async def purge_one(call: Call, instance_id: str) -> func.HttpResponse:
     result = await call.client.purge_instance_history(instance_id)
     if not result.instances_deleted:
-        raise ApiError(404, f"No instance with id '{instance_id}' was found.")
+        raise ManagementApiError(404, f"No instance with id '{instance_id}' was found.")
     return links.json_response(result.to_json(), 200)
 
 
@@ -86,7 +86,7 @@ async def purge_by_filter(call: Call) -> func.HttpResponse:
         created_from, q.time("createdTimeTo"), q.statuses("runtimeStatus")
     )
     if not result.instances_deleted:
-        raise ApiError(404, "No instances matched the filter; nothing was deleted.")
+        raise ManagementApiError(404, "No instances matched the filter; nothing was deleted.")
     return links.json_response(result.to_json(), 200)
 
 

@@ -11,29 +11,17 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import azure.functions as func
 
-from durable.status import OrchestrationRuntimeStatus
+from durable.core.status import OrchestrationRuntimeStatus
+from durable.errors import ManagementApiError
 
 WEBHOOK_MARKER = "/webhooks/durabletask"
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 
-class ApiError(Exception):
-    """An answer other than success: the status code and the `Message` of the JSON body."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.extra = extra
-
-    def body(self) -> dict[str, Any]:
-        return {"Message": self.message, **self.extra}
-
-
-def bad_request(detail: str, exc_type: str = "ValueError") -> ApiError:
+def bad_request(detail: str, exc_type: str = "ValueError") -> ManagementApiError:
     """Durable Functions' 400 body for a bad argument, with the reason in ExceptionMessage."""
-    return ApiError(
+    return ManagementApiError(
         400,
         "One or more of the arguments submitted is incorrect",
         ExceptionMessage=detail,

@@ -8,16 +8,19 @@ from collections.abc import Awaitable, Callable
 
 import azure.functions as func
 
+from durable.client import links
+from durable.client.orchestration_client import ClientSource
 from durable.errors import (
     InstanceAlreadyExistsError,
     InstanceNotFoundError,
     InvalidInstanceStateError,
+    ManagementApiError,
     StorageUnavailableError,
     TaskHubError,
 )
-from durable.http import instances, links, start
+from durable.http import instances, start
 from durable.http.calls import Call
-from durable.http.request import ApiError, ApiRequest, bad_request
+from durable.http.request import ApiRequest, bad_request
 
 log = logging.getLogger("durable.http")
 
@@ -58,17 +61,19 @@ def match(method: str, segments: list[str]) -> tuple[Endpoint, list[str]] | None
     return None
 
 
-async def handle(req: func.HttpRequest) -> func.HttpResponse:
+async def handle(req: func.HttpRequest, clients: ClientSource) -> func.HttpResponse:
     """The HTTP Function behind `/runtime/webhooks/durabletask/{*path}` (see
-    `durable.http.links` for where it is on Azure)."""
+    `durable.client.links` for where it is on Azure); `clients(task_hub, connection)` gives
+    the client of the hub a request names."""
     try:
         request = ApiRequest.of(req)
         found = match(request.method, request.segments)
         if found is None:
             path = "/".join(request.segments)
-            raise ApiError(404, f"No management API endpoint for {request.method} /{path}.")
+            message = f"No management API endpoint for {request.method} /{path}."
+            raise ManagementApiError(404, message)
         endpoint, values = found
-        return await endpoint(Call.of(req, request), *values)
+        return await endpoint(Call.of(req, request, clients), *values)
     except Exception as exc:  # every failure becomes a JSON answer
         return _error_response(exc, req)
 
@@ -84,17 +89,17 @@ def _error_response(exc: Exception, req: func.HttpRequest) -> func.HttpResponse:
     return links.json_response(error.body(), error.status)
 
 
-def _as_api_error(exc: Exception) -> ApiError:
-    if isinstance(exc, ApiError):
+def _as_api_error(exc: Exception) -> ManagementApiError:
+    if isinstance(exc, ManagementApiError):
         return exc
     if isinstance(exc, InstanceNotFoundError):
-        return ApiError(404, str(exc))
+        return ManagementApiError(404, str(exc))
     if isinstance(exc, InstanceAlreadyExistsError | InvalidInstanceStateError):
-        return ApiError(409, str(exc))
+        return ManagementApiError(409, str(exc))
     if isinstance(exc, StorageUnavailableError):
-        return ApiError(503, str(exc))  # names the endpoint, never the account key
+        return ManagementApiError(503, str(exc))  # names the endpoint, never the account key
     if isinstance(exc, TaskHubError):
-        return ApiError(500, GENERIC_500)
+        return ManagementApiError(500, GENERIC_500)
     if isinstance(exc, ValueError):
         return bad_request(str(exc), type(exc).__name__)
-    return ApiError(500, GENERIC_500)
+    return ManagementApiError(500, GENERIC_500)

@@ -10,22 +10,17 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import traceback
 from typing import Any
 
 from durable.core import serialization
-from durable.core.driver import USER_ERRORS, error_message
+from durable.core.driver import USER_ERRORS
 from durable.core.history import EventType, FailureDetails, HistoryEvent
 from durable.core.messages import TaskMessage
-from durable.errors import DurableError
-from durable.registry import DurableKind, DurableRegistry
+from durable.core.registry import DurableKind, DurableRegistry
+from durable.errors import ActivityNotFoundError
 from durable.runtime.clock import Clock
 
 log = logging.getLogger("durable.activity")
-
-
-class ActivityNotFoundError(DurableError):
-    pass
 
 
 async def run_activity(
@@ -44,13 +39,9 @@ async def run_activity(
             result=text,
         )
     except USER_ERRORS as exc:  # a user's error becomes a TaskFailed, never a crash
-        reason = error_message(exc)
-        log.warning("Activity '%s' of instance '%s' failed: %s", name, message.instance_id, reason)
-        details = FailureDetails(
-            error_type=type(exc).__name__,
-            error_message=reason,
-            stack_trace="".join(traceback.format_exception(exc)),
-        )
+        details = FailureDetails.from_exception(exc)
+        log.warning("Activity '%s' of instance '%s' failed: %s", name, message.instance_id,
+                    details.error_message)
         done = HistoryEvent(
             EventType.TaskFailed,
             timestamp=clock.now(),

@@ -29,12 +29,12 @@ from typing import Any
 
 from durable.core.history import EventType
 from durable.core.messages import TaskMessage
-from durable.registry import DurableRegistry
+from durable.core.registry import DurableRegistry
 from durable.runtime.activities import run_activity
 from durable.runtime.clock import Clock
 from durable.runtime.faults import crash_point
 from durable.runtime.outbox import Outbound
-from durable.storage.queues import ReceivedMessage
+from durable.storage.interface import ReceivedMessage
 
 log = logging.getLogger("durable.local")
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from durable.core.history import EventType, HistoryEvent, OrchestrationStatus, ParentInstance
+from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus, ParentInstance
 from durable.core.messages import TaskMessage
 
 # Namespace for deterministic child execution ids, so a re-sent sub-orchestration start is
@@ -98,7 +98,7 @@ def _notify_parent(
     execution_id: str, parent: ParentInstance, ev: HistoryEvent, now: datetime
 ) -> Outbound:
     mid = f"{execution_id}:completed"
-    if ev.orchestration_status is OrchestrationStatus.Completed:
+    if ev.orchestration_status is OrchestrationRuntimeStatus.Completed:
         done = HistoryEvent(
             EventType.SubOrchestrationInstanceCompleted,
             timestamp=now,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from durable.core.history import HistoryEvent
-from durable.runtime.state import HistorySummary
+from durable.runtime.summary import HistorySummary
 
 
 @dataclass

@@ -12,14 +12,16 @@ from datetime import timedelta
 
 from durable.core.history import EventType
 from durable.core.messages import TaskMessage
-from durable.registry import DurableRegistry, registry
-from durable.runtime import config
+from durable.core.registry import DurableRegistry
 from durable.runtime.activities import run_activity
-from durable.runtime.clock import Clock, clock
+from durable.runtime.clock import Clock
 from durable.runtime.coalesce import EpisodeCoalescer
-from durable.runtime.episode import OrchestrationEpisodes
 from durable.runtime.faults import crash_point
+from durable.runtime.instance_rows import InstanceRows
+from durable.runtime.kinds import InstanceKind
 from durable.runtime.local import LocalDelivery
+from durable.runtime.orchestrations import OrchestrationKind
+from durable.runtime.pipeline import EpisodePipeline
 from durable.runtime.sender import Sender
 from durable.runtime.sessions import SessionCache
 from durable.storage.settings import TaskHubSettings
@@ -37,13 +39,16 @@ MAX_REQUEUES = 10
 
 
 class DurableWorker:
+    """Runs the durable work of one task hub in this process (see the module docstring)."""
+
     def __init__(
         self,
         settings: TaskHubSettings,
         hub: TaskHub,
-        functions: DurableRegistry = registry,
-        time: Clock = clock,
+        functions: DurableRegistry,
+        time: Clock | None = None,
     ) -> None:
+        time = time or Clock()
         self.settings = settings
         self.hub = hub
         self.clock = time
@@ -52,10 +57,12 @@ class DurableWorker:
             settings.extended_session_idle_timeout.total_seconds(),
         )
         self.sender = Sender(hub, time, settings.max_chain_delay)
-        self.episodes = OrchestrationEpisodes(
+        self._orchestrations = OrchestrationKind(functions)
+        self.episodes = EpisodePipeline(
             hub,
-            functions,
+            self._kind_of,
             self.sender,
+            InstanceRows(hub.instances),
             time,
             self.sessions,
             settings.max_concurrent_orchestrator_functions,
@@ -72,12 +79,16 @@ class DurableWorker:
             self._coalescer.submit,
             settings.max_concurrent_activity_functions,
         )
-        self._created: asyncio.Future[None] | None = None
         # How many times a timer message was re-sent because it was not due yet.
         self.timer_hops = 0
-        self.max_dequeue_count = config.max_dequeue_count()
+        self.max_dequeue_count = settings.max_dequeue_count
+
+    def _kind_of(self, instance_id: str) -> InstanceKind:
+        return self._orchestrations
 
     async def on_control_message(self, body: bytes | str, dequeue_count: int = 1) -> None:
+        """Handle one control-queue message (the control dispatcher Function's body); return
+        once its effect is committed, raise to leave it for redelivery."""
         message = await self.hub.queues.decode(body)
         if await self._requeued(body, message, dequeue_count):
             return
@@ -86,6 +97,7 @@ class DurableWorker:
         await self._coalescer.submit(message)
 
     async def on_work_item(self, body: bytes | str, dequeue_count: int = 1) -> None:
+        """Run the activity of one work-item message and send its completion."""
         message = await self.hub.queues.decode(body)
         if message.event.event_type is not EventType.TaskScheduled:
             log.warning("Ignoring a %s message on the work-item queue", message.event.event_type)
@@ -135,33 +147,11 @@ class DurableWorker:
         return True
 
     async def ready(self) -> None:
-        """Create the task hub once per worker; concurrent first calls share one creation."""
-        failed = self._created is not None and self._created.done() and (
-            self._created.cancelled() or self._created.exception() is not None
-        )
-        if self._created is None or failed:
-            self._created = asyncio.ensure_future(self.hub.create_if_not_exists())
-        await asyncio.shield(self._created)
+        """Create the task hub in storage before the first message is handled."""
+        await self.hub.create_if_not_exists()
 
     async def close(self) -> None:
+        """Hand unfinished local work back to the queues and close the storage clients."""
         if self.sender.local is not None:
             await self.sender.local.close()
         await self.hub.close()
-
-
-# Keyed by event loop too: storage clients and asyncio primitives belong to one loop.
-_workers: dict[tuple[int, str, str], DurableWorker] = {}
-
-
-async def get_worker(settings: TaskHubSettings | None = None) -> DurableWorker:
-    """The worker for the app's task hub, creating the hub in storage on first use."""
-    settings = settings or config.load_settings()
-    loop = asyncio.get_running_loop()
-    key = (id(loop), settings.hub_name.lower(), settings.connection_string)
-    worker = _workers.get(key)
-    if worker is None:
-        hub = TaskHub(settings)
-        worker = DurableWorker(settings, hub)
-        _workers[key] = worker
-    await worker.ready()
-    return worker

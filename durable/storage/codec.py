@@ -18,7 +18,7 @@ from durable.core.history import (
     EventType,
     FailureDetails,
     HistoryEvent,
-    OrchestrationStatus,
+    OrchestrationRuntimeStatus,
     ParentInstance,
 )
 from durable.core.messages import TaskMessage
@@ -88,7 +88,7 @@ def _encode(kind: _Kind, value: Any, for_row: bool) -> Any:
         utc = to_utc(value)
         return utc if for_row else utc.isoformat().replace("+00:00", "Z")
     if kind is _Kind.STATUS:
-        return value.name if for_row else int(value)
+        return value.name if for_row else value.code
     if kind in (_Kind.FAILURE, _Kind.PARENT):
         obj = value.to_dict()
         return _dumps(obj) if for_row else obj
@@ -103,8 +103,8 @@ def _decode(kind: _Kind, value: Any, column: str) -> Any:
         return plain_utc(parsed)
     if kind is _Kind.STATUS:
         if isinstance(value, str):
-            return OrchestrationStatus[value]
-        return OrchestrationStatus(int(value))
+            return OrchestrationRuntimeStatus[value]
+        return OrchestrationRuntimeStatus.from_code(int(value))
     if kind in (_Kind.FAILURE, _Kind.PARENT, _Kind.TAGS):
         obj = json.loads(value) if isinstance(value, str) else value
         if not isinstance(obj, dict):

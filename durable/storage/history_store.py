@@ -27,6 +27,7 @@ from azure.data.tables.aio import TableClient
 from durable.core.history import HistoryEvent
 from durable.errors import HistoryConflictError, TaskHubError
 from durable.storage import codec
+from durable.storage.interface import LoadedHistory
 from durable.storage.large_payloads import LargePayloadStore, exceeds_table_limit
 from durable.storage.names import SENTINEL_ROW_KEY, blob_prefix, escape_key
 from durable.storage.transport import storage_call
@@ -35,14 +36,6 @@ MAX_ROWS_PER_BATCH = 99  # plus the sentinel: Azure's 100-operation limit
 MAX_BATCH_BYTES = 3 * 1024 * 1024  # under the 4 MB request limit, leaving room for framing
 _CACHE_SIZE = 10_000
 _DELETE_BATCH = 100
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedHistory:
-    events: list[HistoryEvent]
-    execution_id: str | None
-    etag: str | None
-    sentinel: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,20 +19,15 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
-from durable.core.history import OrchestrationStatus
+from durable.core.history import OrchestrationRuntimeStatus
 from durable.errors import InstanceConflictError, InstanceNotFoundError
 from durable.storage.codec import plain_utc, to_utc
+from durable.storage.interface import InstanceRecord, InstanceUpdate
 from durable.storage.large_payloads import BLOB_NAME_SUFFIX, LargePayloadStore
 from durable.storage.names import blob_prefix, escape_key, unescape_key
 from durable.storage.transport import storage_call
 
 _PAYLOAD_COLUMNS = ("Input", "Output", "CustomStatus", "Tags")
-_TERMINAL = {
-    OrchestrationStatus.Completed,
-    OrchestrationStatus.Failed,
-    OrchestrationStatus.Terminated,
-    OrchestrationStatus.Canceled,
-}
 # (record attribute, column). Status, tags and times get converted; the rest are as stored.
 _COLUMNS: tuple[tuple[str, str], ...] = (
     ("execution_id", "ExecutionId"),
@@ -54,49 +48,8 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
 MAX_PAGE_SIZE = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class InstanceRecord:
-    """An Instances row. Payloads are JSON text; `custom_status` None means unset."""
-
-    instance_id: str
-    name: str | None = None
-    runtime_status: OrchestrationStatus = OrchestrationStatus.Pending
-    execution_id: str | None = None
-    version: str | None = None
-    input: str | None = None
-    output: str | None = None
-    custom_status: str | None = None
-    created_time: datetime | None = None
-    last_updated_time: datetime | None = None
-    completed_time: datetime | None = None
-    scheduled_start_time: datetime | None = None
-    generation: int = 0
-    tags: dict[str, str] | None = None
-    task_hub_name: str | None = None
-    etag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceUpdate:
-    """Columns to merge into a row after an episode; None leaves a column as it is."""
-
-    execution_id: str | None = None
-    name: str | None = None
-    version: str | None = None
-    input: str | None = None
-    output: str | None = None
-    custom_status: str | None = None
-    created_time: datetime | None = None
-    last_updated_time: datetime | None = None
-    completed_time: datetime | None = None
-    runtime_status: OrchestrationStatus | None = None
-    scheduled_start_time: datetime | None = None
-    generation: int | None = None
-    tags: dict[str, str] | None = None
-
-
 def _to_column(attr: str, value: Any) -> Any:
-    if isinstance(value, OrchestrationStatus):
+    if isinstance(value, OrchestrationRuntimeStatus):
         return value.name
     if isinstance(value, datetime):
         return to_utc(value)
@@ -107,7 +60,7 @@ def _to_column(attr: str, value: Any) -> Any:
 
 def _from_column(attr: str, value: Any) -> Any:
     if attr == "runtime_status":
-        return OrchestrationStatus[value]
+        return OrchestrationRuntimeStatus[value]
     if isinstance(value, datetime):
         return plain_utc(value)
     if attr == "tags":
@@ -232,7 +185,7 @@ class InstanceStore:
     async def set_status(
         self,
         instance_id: str,
-        status: OrchestrationStatus,
+        status: OrchestrationRuntimeStatus,
         *,
         output: str | None = None,
         etag: str | None = None,
@@ -244,7 +197,7 @@ class InstanceStore:
         """
         stamp = now or datetime.now(UTC)
         values: dict[str, Any] = {"runtime_status": status, "last_updated_time": stamp}
-        if status in _TERMINAL:
+        if status.is_terminal:
             values["completed_time"] = stamp
         if output is not None:
             values["output"] = output
@@ -298,7 +251,7 @@ class InstanceStore:
         *,
         created_from: datetime | None = None,
         created_to: datetime | None = None,
-        statuses: Iterable[OrchestrationStatus] | None = None,
+        statuses: Iterable[OrchestrationRuntimeStatus] | None = None,
         instance_id_prefix: str | None = None,
         exclude_entities: bool = False,
         top: int = 100,
@@ -339,7 +292,7 @@ def _columns_without_input() -> list[str]:
 def _filter(
     created_from: datetime | None,
     created_to: datetime | None,
-    statuses: Iterable[OrchestrationStatus] | None,
+    statuses: Iterable[OrchestrationRuntimeStatus] | None,
     prefix: str | None,
     exclude_entities: bool,
 ) -> tuple[str, dict[str, Any]]:

@@ -15,8 +15,7 @@ import itertools
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -26,6 +25,7 @@ from durable.core.history import EventType
 from durable.core.messages import TaskMessage
 from durable.errors import MessageFormatError
 from durable.storage import codec
+from durable.storage.interface import OutboundMessage, ReceivedMessage
 from durable.storage.large_payloads import (
     QUEUE_MESSAGE_LIMIT,
     LargePayloadStore,
@@ -44,23 +44,6 @@ _SEND_CONCURRENCY = 64
 REQUEUED_MEMBER = "Requeued"
 # Ties between messages inserted in the same instant are broken by this, as in DF.
 _sequence = itertools.count(1)
-
-
-@dataclass(frozen=True, slots=True)
-class OutboundMessage:
-    message: TaskMessage
-    delay: timedelta | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReceivedMessage:
-    message: TaskMessage
-    queue_name: str
-    queue_message_id: str
-    pop_receipt: str
-    dequeue_count: int
-    inserted_on: datetime | None
-    sequence_number: int
 
 
 def delay_seconds(delay: timedelta | None) -> int:

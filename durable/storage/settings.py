@@ -1,16 +1,21 @@
-"""Task hub settings, read from host.json `extensions.durableTask` the way Durable Functions does.
+"""The one settings loader: host.json `extensions.durableTask` read the way Durable Functions
+reads it, and where the app's host.json is.
 
 Reading host.json here (rather than in the host) keeps one definition of the defaults, so the
-local host and a deployed app resolve the same hub from the same files.
+local host and a deployed app resolve the same hub from the same files. The app's folder is
+`AzureWebJobsScriptRoot` when a host sets it (Azure and our emulator do), else the current
+directory, which is where a Functions host runs the app.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from durable.storage.names import sanitize_hub_name, validate_hub_name
@@ -34,6 +39,12 @@ DEV_CONNECTION_STRING = (
 
 _KEY = "extensions.durableTask"
 _APP_SETTING_REF = re.compile(r"^%([^%]+)%$")
+# The Functions queue trigger's default (host.json `extensions.queues.maxDequeueCount`).
+DEFAULT_MAX_DEQUEUE_COUNT = 5
+
+
+class MissingConnectionSettingError(ValueError):
+    """The app setting that should hold the storage connection string is not set."""
 
 
 def _default_concurrency() -> int:
@@ -55,6 +66,10 @@ class TaskHubSettings:
     # (DF's storageProvider.workItemQueueVisibilityTimeout): after a crash, another host runs
     # the activity once this has passed.
     work_item_visibility: timedelta = timedelta(minutes=5)
+    # After this many dequeues the Functions queue trigger moves a message to its poison
+    # queue (host.json `extensions.queues.maxDequeueCount`); the worker keeps durable
+    # messages out of it (see `DurableWorker._requeued`).
+    max_dequeue_count: int = DEFAULT_MAX_DEQUEUE_COUNT
 
     def __post_init__(self) -> None:
         validate_hub_name(self.hub_name)
@@ -114,17 +129,96 @@ class TaskHubSettings:
         if visibility is not None:
             path = f"{_KEY}.storageProvider.workItemQueueVisibilityTimeout"
             kwargs["work_item_visibility"] = _timespan(visibility, path)
+        kwargs["max_dequeue_count"] = _max_dequeue_count(host_json)
         try:
             return TaskHubSettings(**kwargs)
         except ValueError as exc:
             raise ValueError(f"host.json {_KEY}: {exc}") from exc
 
 
+def script_root() -> Path:
+    """The app's folder (see the module docstring)."""
+    return Path(os.environ.get("AzureWebJobsScriptRoot") or os.getcwd())
+
+
+def read_host_json(root: Path | None = None) -> dict[str, Any]:
+    """The app's host.json as a dict ({} when there is none); ValueError naming the file
+    when it is not a JSON object."""
+    path = (root or script_root()) / "host.json"
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must hold a JSON object")
+    return data
+
+
+def load_settings(
+    task_hub: str | None = None,
+    connection_name: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> TaskHubSettings:
+    """Settings for the app's task hub; `task_hub`/`connection_name` override host.json,
+    as `durable_client_input(task_hub=, connection_name=)` does."""
+    host = read_host_json()
+    if task_hub or connection_name:
+        host = json.loads(json.dumps(host))
+        dt = host.setdefault("extensions", {}).setdefault("durableTask", {})
+        if task_hub:
+            dt["hubName"] = task_hub
+        if connection_name:
+            dt.setdefault("storageProvider", {})["connectionName"] = connection_name
+    return TaskHubSettings.from_host_json(host, os.environ if environ is None else environ)
+
+
+def load_layout() -> TaskHubSettings:
+    """Settings for naming the dispatchers' queues at import time.
+
+    Indexing an app (`get_functions()`) must work where no connection string is configured
+    yet (a build machine, a unit test), so a missing connection setting is tolerated here;
+    it is required when something actually connects (`load_settings`).
+    """
+    host = read_host_json()
+    try:
+        return TaskHubSettings.from_host_json(host, os.environ)
+    except MissingConnectionSettingError:
+        pass
+    env = dict(os.environ)
+    for name in (DEFAULT_CONNECTION_NAME, *_named_connections(host)):
+        env.setdefault(name, "UseDevelopmentStorage=true")
+    return TaskHubSettings.from_host_json(host, env)
+
+
+def _named_connections(host: Mapping[str, Any]) -> list[str]:
+    dt = _get(_get(host, "extensions") or {}, "durableTask") or {}
+    provider = _get(dt, "storageProvider") or {} if isinstance(dt, Mapping) else {}
+    if not isinstance(provider, Mapping):
+        return []
+    names = [_get(provider, "connectionName"), _get(provider, "connectionStringName")]
+    return [n for n in names if isinstance(n, str) and n]
+
+
+def _max_dequeue_count(host: Mapping[str, Any]) -> int:
+    """host.json keys are case-insensitive, as in the Functions host; a value that is not a
+    positive integer leaves the queue trigger's default (the host reports it)."""
+    section: Any = host
+    for key in ("extensions", "queues", "maxDequeueCount"):
+        if not isinstance(section, Mapping):
+            return DEFAULT_MAX_DEQUEUE_COUNT
+        section = _get(section, key)
+    if isinstance(section, int) and not isinstance(section, bool) and section >= 1:
+        return section
+    return DEFAULT_MAX_DEQUEUE_COUNT
+
+
 def resolve_connection_string(connection_name: str, environ: Mapping[str, str]) -> str:
     """The connection string held by an app setting; `UseDevelopmentStorage=true` means Azurite."""
     value = environ.get(connection_name)
     if not value:
-        raise ValueError(
+        raise MissingConnectionSettingError(
             f"app setting {connection_name!r} (named by host.json "
             f"{_KEY}.storageProvider.connectionName, default {DEFAULT_CONNECTION_NAME!r}) "
             "is not set; set it to a storage connection string, or to "

@@ -37,8 +37,6 @@ from durable.storage.transport import CountingTransport, RequestCounter, is_loop
 _BEING_DELETED = {"QueueBeingDeleted", "TableBeingDeleted", "ContainerBeingDeleted"}
 _RECREATE_DEADLINE_S = 90.0
 _RECREATE_POLL_S = 1.0
-# Hubs this process has provisioned: creation is one round of calls per process.
-_provisioned: set[tuple[str, ...]] = set()
 
 
 def _error_code(exc: Exception) -> str:
@@ -105,6 +103,9 @@ class TaskHub:
         self.instances = InstanceStore(
             self._table_service.get_table_client(instances_table_name(hub)), self.payloads, hub
         )
+        # Provisioning is one round of calls per TaskHub object; concurrent first users
+        # share it, and a failed attempt is tried again by the next.
+        self._created: asyncio.Future[None] | None = None
 
     @property
     def hub_name(self) -> str:
@@ -118,32 +119,29 @@ class TaskHub:
     def reset_request_counts(self) -> None:
         self._counter.reset()
 
-    def _key(self) -> tuple[str, ...]:
-        return (
-            str(self._queue_service.url),
-            str(self._table_service.url),
-            str(self._blob_service.url),
-            self.hub_name,
-            str(self.settings.partition_count),
-        )
-
     def _resource_names(self) -> tuple[list[str], list[str], str]:
         queues = [*self.queues.control_queue_names, self.queues.work_item_queue_name]
         tables = [history_table_name(self.hub_name), instances_table_name(self.hub_name)]
         return queues, tables, large_message_container_name(self.hub_name)
 
     async def create_if_not_exists(self) -> None:
-        """Create the hub's queues, tables and container; idempotent, once per process."""
-        key = self._key()
-        if key in _provisioned:
-            return
+        """Create the hub's queues, tables and container; idempotent. The first call of this
+        object does the work, later ones return at once."""
+        created = self._created
+        failed = created is not None and created.done() and (
+            created.cancelled() or created.exception() is not None
+        )
+        if created is None or failed:
+            created = self._created = asyncio.ensure_future(self._provision())
+        await asyncio.shield(created)
+
+    async def _provision(self) -> None:
         queues, tables, container = self._resource_names()
         await asyncio.gather(
             *(self._create(self._queue_service.url, self._create_queue, q) for q in queues),
             *(self._create(self._table_service.url, self._create_table, t) for t in tables),
             self._create(self._blob_service.url, self._create_container, container),
         )
-        _provisioned.add(key)
 
     async def _create(
         self, endpoint: str, create: Callable[[str], Awaitable[None]], name: str
@@ -176,7 +174,7 @@ class TaskHub:
 
     async def delete(self) -> None:
         """Delete everything of the hub (delete-task-hub): queues, tables, container."""
-        _provisioned.discard(self._key())
+        self._created = None
         queues, tables, container = self._resource_names()
         prefix = self.hub_name.lower() + "-control-"
         async with translating(self._queue_service.url):

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from durable.app.root import process
 from durable.client import DurableOrchestrationClient
+from durable.client.status import DurableOrchestrationStatus, OrchestrationRuntimeStatus
 from durable.runtime.clock import Clock
 from durable.runtime.worker import DurableWorker
-from durable.status import DurableOrchestrationStatus, OrchestrationRuntimeStatus
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 from tests.integration import orchestrations  # noqa: F401  (registers the test functions)
@@ -42,8 +43,8 @@ async def running_hub(
     """A worker + client + pump on a fresh hub, deleted afterwards."""
     hub = TaskHub(settings)
     await hub.create_if_not_exists()
-    worker = DurableWorker(settings, hub, time=clock) if clock else DurableWorker(settings, hub)
-    client = DurableOrchestrationClient(settings, hub)
+    worker = DurableWorker(settings, hub, process.registry, clock)
+    client = DurableOrchestrationClient(settings, hub, functions=process.registry)
     try:
         async with QueuePump(worker) as pump:
             yield Running(worker, client, pump)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import durable as df
-from durable.status import OrchestrationRuntimeStatus as S
+from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.storage.settings import TaskHubSettings
 from tests.integration.helpers import running_hub, wait_for_status
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from durable.app.root import process
 from durable.core.history import EventType, HistoryEvent
 from durable.core.messages import TaskMessage
 from durable.errors import LargePayloadMissingError, MessageFormatError
@@ -66,7 +67,7 @@ UNDECODABLE: dict[str, tuple[str | bytes, str]] = {
 async def worker(connection_string: str, hub_name: str) -> AsyncIterator[DurableWorker]:
     async with provisioned_hub(connection_string, hub_name) as hub:
         settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
-        yield DurableWorker(settings, hub)
+        yield DurableWorker(settings, hub, process.registry)
 
 
 @pytest.mark.parametrize("case", sorted(UNDECODABLE))

@@ -10,12 +10,12 @@ import azure.functions as func
 import pytest
 
 from durable.core.history import EventType
+from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.errors import (
     InstanceAlreadyExistsError,
     InstanceNotFoundError,
     InvalidInstanceStateError,
 )
-from durable.status import OrchestrationRuntimeStatus as S
 from tests.integration.test_client_apps import Env, running, wait_status
 
 pytestmark = pytest.mark.azurite

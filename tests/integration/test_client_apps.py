@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 import durable as df
+from durable.app.root import process
 from durable.client import DurableOrchestrationClient
-from durable.runtime.worker import DurableWorker, get_worker
-from durable.status import OrchestrationRuntimeStatus
+from durable.core.status import OrchestrationRuntimeStatus
+from durable.runtime.worker import DurableWorker
 from durable.storage.settings import TaskHubSettings
 from tests.integration.helpers import wait_for_status as wait_status
 from tests.integration.pump import QueuePump
@@ -80,12 +81,12 @@ class Env:
 async def running(hub_name: str, connection_string: str) -> AsyncIterator[Env]:
     """A worker, its client and a pump on the test's hub; the hub is deleted afterwards.
 
-    The worker comes from `get_worker`, so the HTTP API (which resolves its client from the
+    The worker comes from the composition root, so the HTTP API (which resolves its client from the
     `taskHub` query parameter) uses this same hub object.
     """
     settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
-    worker = await get_worker(settings)
-    client = DurableOrchestrationClient(settings, worker.hub)
+    worker = await process.worker(settings)
+    client = DurableOrchestrationClient(settings, worker.hub, functions=process.registry)
     try:
         async with QueuePump(worker) as pump:
             yield Env(worker, client, pump, settings)

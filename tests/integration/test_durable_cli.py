@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from durable.status import OrchestrationRuntimeStatus as S
+from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 from emulator import durable_cli

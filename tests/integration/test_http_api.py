@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 import azure.functions as func
 import pytest
 
-from durable.http_api import handle
-from durable.status import OrchestrationRuntimeStatus as S
+from durable.app.management import handle
+from durable.core.status import OrchestrationRuntimeStatus as S
 from tests.integration.test_client_apps import Env, running, wait_status
 
 pytestmark = pytest.mark.azurite

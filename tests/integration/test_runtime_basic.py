@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from durable.core.history import EventType
-from durable.status import OrchestrationRuntimeStatus as S
+from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.storage.settings import TaskHubSettings
 from tests.integration.helpers import poll_until, running_hub, wait_for_status
 

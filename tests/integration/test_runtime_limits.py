@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from durable.core.history import EventType
+from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.runtime.clock import Clock
-from durable.status import OrchestrationRuntimeStatus as S
 from durable.storage.settings import TaskHubSettings
 from tests.integration.helpers import running_hub, wait_for_status
 

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from durable.app.root import process
 from durable.core.messages import TaskMessage
+from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.runtime.worker import DurableWorker
-from durable.status import OrchestrationRuntimeStatus as S
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 from tests.integration.helpers import running_hub, wait_for_status
@@ -65,7 +66,7 @@ async def test_backlogged_activities_are_taken_from_the_queue(
     async with running_hub(busy) as r:
         helper_hub = TaskHub(busy)
         try:
-            async with QueuePump(DurableWorker(busy, helper_hub)):
+            async with QueuePump(DurableWorker(busy, helper_hub, process.registry)):
                 iid = await r.client.start_new("slow_fan_out", client_input=12)
                 st = await wait_for_status(r.client, iid, timeout=60)
         finally:

@@ -11,7 +11,7 @@ from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
 
 from durable.errors import StorageUnavailableError
-from durable.storage import TaskHub, TaskHubSettings, taskhub
+from durable.storage import TaskHub, TaskHubSettings
 from tests.integration import numbered_events
 
 pytestmark = pytest.mark.azurite
@@ -40,8 +40,8 @@ async def test_create_is_idempotent_and_uses_durable_functions_names(
         assert sum(first.values()) == 7  # 3 control queues, workitems, 2 tables, 1 container
         await hub.create_if_not_exists()
         assert hub.request_counts == first  # cached for the process
-        taskhub._provisioned.clear()  # as another process would: everything already exists
-        await hub.create_if_not_exists()
+        async with TaskHub(settings) as other:  # another process: everything already exists
+            await other.create_if_not_exists()
         try:
             low = hub_name.lower()
             assert await _existing(connection_string, hub_name) == (

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from durable.core import events as ev
-from durable.core.executor import EpisodeResult, OrchestrationExecutor, OrchestrationSession
 from durable.core.history import EventType, FailureDetails, HistoryEvent, ParentInstance
+from durable.core.replay import EpisodeResult, OrchestrationExecutor, OrchestrationSession
 from durable.core.serialization import dumps
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ import azure.functions as func
 import pytest
 
 from durable.client import DurableOrchestrationClient
-from durable.status import OrchestrationRuntimeStatus
+from durable.core.status import OrchestrationRuntimeStatus
 from durable.storage.settings import TaskHubSettings
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from durable.core import DurableOrchestrationContext, OrchestrationStatus
-from durable.core.executor import EpisodeResult
+from durable.core.replay import EpisodeResult
 from tests.unit.harness import Harness
 
 Gen = Generator[Any, Any, Any]

@@ -50,6 +50,6 @@ def test_core_imports_nothing_impure() -> None:
         [sys.executable, "-c", SCRIPT, str(ROOT)], capture_output=True, text=True, check=True
     ).stdout
     loaded = json.loads(out)
-    assert "durable.core.executor" in loaded
+    assert "durable.core.replay" in loaded
     bad = [m for m in loaded if any(m == p or m.startswith(p + ".") for p in FORBIDDEN_PREFIXES)]
     assert bad == []

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from durable.client.status import parse_json_text
 from durable.core.history import EventType, HistoryEvent
-from durable.status import parse_json_text
 
 # (HistoryEvent attribute, Durable Task member name); payloads are parsed from JSON text.
 _MEMBERS: tuple[tuple[str, str], ...] = (

@@ -15,30 +15,35 @@ from datetime import datetime
 from typing import Any
 
 from durable.core import events as ev
-from durable.core.executor import OrchestrationSession
-from durable.core.history import EventType, FailureDetails, HistoryEvent, OrchestrationStatus
+from durable.core.history import (
+    EventType,
+    FailureDetails,
+    HistoryEvent,
+    OrchestrationRuntimeStatus,
+)
 from durable.core.messages import TaskMessage
-from durable.errors import OrchestrationError
-from durable.registry import DurableKind, DurableRegistry
-
-
-class OrchestratorNotFoundError(OrchestrationError):
-    pass
+from durable.core.registry import DurableKind, DurableRegistry
+from durable.core.replay import OrchestrationSession
+from durable.errors import OrchestrationError, OrchestratorNotFoundError
 
 
 @dataclass
-class Outcome:
+class EpisodeOutcome:
+    """What running the orchestrator did in one episode: the events to commit (from row
+    `start_seq`, or a replacing execution), the state the Instances row shows, and the live
+    session to keep for the next episode."""
+
     execution_id: str
     started: HistoryEvent
     new_events: list[HistoryEvent]
     start_seq: int
     replaced: bool
     full_history: list[HistoryEvent]
-    status: OrchestrationStatus
+    status: OrchestrationRuntimeStatus
     output: str | None
     failure_details: FailureDetails | None
     custom_status: str | None
-    session: Any
+    session: OrchestrationSession
     generations: int
 
 
@@ -66,33 +71,36 @@ def run_generations(
     registry: DurableRegistry,
     instance_id: str,
     loaded_history: Sequence[HistoryEvent],
-    live: Any,
+    live: OrchestrationSession | None,
     start: TaskMessage | None,
     apply: Sequence[TaskMessage],
     now: datetime,
     new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     max_generations: int = 100,
-) -> Outcome:
+) -> EpisodeOutcome:
+    """Apply `start`/`apply` to the instance (on `live` when the cache has it, else on a
+    session that replays `loaded_history`), running every generation a continue-as-new
+    starts until one waits or finishes."""
     inbound = [_inbound(m) for m in apply]
     if start is not None:
         started = _inbound(start)
         past: list[HistoryEvent] = []
         new = [started, *inbound]
         replaced = bool(loaded_history)
-        session = None
+        session: OrchestrationSession | None = None
     else:
         started = next(e for e in loaded_history if e.event_type is EventType.ExecutionStarted)
         past = list(loaded_history)
         new = inbound
         replaced = False
-        session = live.session if live is not None else None
+        session = live
     name = started.name or ""
     if session is None:
         session = OrchestrationSession(_orchestrator_for(registry, name), instance_id, past)
     result = session.apply(new, now)
     consumed = [m.message_id for m in ([start] if start else []) + list(apply)]
     generations = 0
-    while result.status is OrchestrationStatus.ContinuedAsNew:
+    while result.status is OrchestrationRuntimeStatus.ContinuedAsNew:
         generations += 1
         started = ev.execution_started(
             now,
@@ -115,7 +123,7 @@ def run_generations(
         past, replaced = [], True
     execution_id = started.execution_id or ""
     new_events = list(result.new_history)
-    return Outcome(
+    return EpisodeOutcome(
         execution_id=execution_id,
         started=started,
         new_events=new_events,

@@ -16,16 +16,13 @@ from typing import Any
 import azure.functions as func
 from azure.functions.decorators.function_app import DecoratorApi, FunctionBuilder
 
-from durable import dispatch
+from durable.app.dispatchers import register_dispatchers
+from durable.app.root import process
+from durable.core.registry import KIND_ATTRIBUTE, NAME_ATTRIBUTE, DurableFunction, DurableKind
 from durable.errors import FunctionRegistrationError
-from durable.registry import DurableFunction, DurableKind, registry
 
 # Names of the dispatcher Functions; a container that already has them skips a blueprint's.
 DISPATCHER_PREFIX = "durable_"
-
-# The first durable container of a process carries the dispatchers, so that a `df.Blueprint`
-# registered on a plain `func.FunctionApp` still brings them, and two never do.
-_dispatchers_taken = False
 
 
 class _DurableDecorators(DecoratorApi):
@@ -36,7 +33,7 @@ class _DurableDecorators(DecoratorApi):
     def _init_durable(self, with_dispatchers: bool) -> None:
         self._durable_names = []
         if with_dispatchers:
-            dispatch.register_dispatchers(self)
+            register_dispatchers(self)
 
     def orchestration_trigger(
         self, context_name: str, orchestration: str | None = None
@@ -110,10 +107,11 @@ class _DurableDecorators(DecoratorApi):
                 f"{param!r}, which its decorator names. Parameters: {', '.join(params) or 'none'}."
             )
         final_name = name or user_fn.__name__
-        registry.add(DurableFunction(kind, final_name, fn, param))
+        process.registry.add(DurableFunction(kind, final_name, fn, param))
         # Lets `context.call_activity(fn)` name a function registered under another name.
         with contextlib.suppress(AttributeError, TypeError):
-            fn.durable_function_name = final_name  # type: ignore[attr-defined]
+            setattr(fn, NAME_ATTRIBUTE, final_name)
+            setattr(fn, KIND_ATTRIBUTE, kind.value)
         self._durable_names.append((kind.value, final_name))
         return fn
 
@@ -124,10 +122,9 @@ class DFApp(_DurableDecorators, func.FunctionApp):
     def __init__(
         self, http_auth_level: func.AuthLevel | str = func.AuthLevel.FUNCTION
     ) -> None:
-        global _dispatchers_taken
         func.FunctionApp.__init__(self, http_auth_level=http_auth_level)  # type: ignore[no-untyped-call]
         self._init_durable(with_dispatchers=True)
-        _dispatchers_taken = True
+        process.dispatchers_taken = True
 
     def register_functions(self, function_container: DecoratorApi) -> None:
         """Register a blueprint's functions, leaving out dispatchers this app already has."""
@@ -148,10 +145,9 @@ class Blueprint(_DurableDecorators, func.Blueprint):
     """Durable decorators in a blueprint, registrable on a `DFApp` or a plain `FunctionApp`."""
 
     def __init__(self) -> None:
-        global _dispatchers_taken
         func.Blueprint.__init__(self)  # type: ignore[no-untyped-call]
-        self._init_durable(with_dispatchers=not _dispatchers_taken)
-        _dispatchers_taken = True
+        self._init_durable(with_dispatchers=not process.dispatchers_taken)
+        process.dispatchers_taken = True
 
 
 def _unwrap(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -174,9 +170,7 @@ def _inject_client(
     params = [p for p in sig.parameters.values() if p.name != client_name]
 
     def client() -> Any:
-        from durable.client import get_client
-
-        return get_client(task_hub=task_hub, connection_name=connection_name)
+        return process.client(task_hub, connection_name)
 
     wrapper: Callable[..., Any]
     if inspect.iscoroutinefunction(user_fn):

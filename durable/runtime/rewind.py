@@ -26,12 +26,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from durable.core.history import EventType, HistoryEvent, OrchestrationStatus
+from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus
 from durable.core.messages import TaskMessage
 from durable.errors import HistoryConflictError
-from durable.runtime.clock import clock
-from durable.runtime.state import summarize
-from durable.storage.taskhub import TaskHub
+from durable.runtime.clock import Clock
+from durable.runtime.summary import summarize
+from durable.storage.interface import TaskHubStorage
 
 log = logging.getLogger("durable.client")
 
@@ -78,26 +78,30 @@ def rewrite_failures(events: Sequence[HistoryEvent]) -> _Rewrite:
             or (kind is EventType.TaskScheduled and key in failed_ids)
             or (
                 kind is EventType.ExecutionCompleted
-                and event.orchestration_status is OrchestrationStatus.Failed
+                and event.orchestration_status is OrchestrationRuntimeStatus.Failed
             )
         )
         out.events.append(_generic(event) if neutralise else event)
     return out
 
 
-async def rewind_instance(hub: TaskHub, instance_id: str, reason: str | None) -> list[str]:
+async def rewind_instance(
+    hub: TaskHubStorage, instance_id: str, reason: str | None, clock: Clock
+) -> list[str]:
     """Rewind `instance_id` and its failed sub-orchestrations; the ids that were rewound."""
     rewound: list[str] = []
     await _rewind_tree(hub, instance_id, rewound, top=True)
     for iid in rewound:
-        await hub.instances.set_status(iid, OrchestrationStatus.Pending, output="null")
+        await hub.instances.set_status(iid, OrchestrationRuntimeStatus.Pending, output="null")
         wake = HistoryEvent(EventType.GenericEvent, clock.now(), data=reason or "Rewound")
         await hub.queues.send(TaskMessage(uuid.uuid4().hex, iid, wake, None))
     log.info("Rewound %s (%d instance(s)): %s", instance_id, len(rewound), reason)
     return rewound
 
 
-async def _rewind_tree(hub: TaskHub, instance_id: str, rewound: list[str], top: bool) -> bool:
+async def _rewind_tree(
+    hub: TaskHubStorage, instance_id: str, rewound: list[str], top: bool
+) -> bool:
     """Rewrite one instance's history and recurse into its failed children. False when the
     instance is not one to rewind (a child that is missing or did not fail)."""
     if instance_id in rewound:
@@ -105,7 +109,7 @@ async def _rewind_tree(hub: TaskHub, instance_id: str, rewound: list[str], top: 
     for _attempt in range(MAX_COMMIT_ATTEMPTS):
         loaded = await hub.history.load_history(instance_id)
         status = summarize(loaded.events).status
-        if status is not OrchestrationStatus.Failed:
+        if status is not OrchestrationRuntimeStatus.Failed:
             # Top level: a rewind interrupted after its commit; finish it. A child that did
             # not fail has nothing to rewind.
             if top and loaded.execution_id:

@@ -6,35 +6,40 @@ Durable extension: Azure Functions scales them out like any queue-driven app.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import azure.functions as func
 
-from durable.runtime import config
+from durable.app.management import register_management_api
+from durable.app.root import process
+from durable.storage.names import control_queue_name, work_item_queue_name
 
-if TYPE_CHECKING:
-    from azure.functions.decorators.function_app import DecoratorApi
+Body = Callable[[func.QueueMessage], Awaitable[None]]
 
 
-def register_dispatchers(container: DecoratorApi) -> None:
-    settings = config.load_layout()
+def register_dispatchers(container: Any) -> None:
+    """Add a control-queue Function per partition, the work-item Function and the
+    management API to a `DFApp` (or the first `Blueprint` of a plain `FunctionApp`)."""
+    settings = process.layout()
     connection = settings.connection_name
-    hub = settings.hub_name.lower()
+    hub = settings.hub_name
     for partition in range(settings.partition_count):
-        queue = f"{hub}-control-{partition:02d}"
         _register_queue_function(
-            container, f"durable_control_{partition:02d}", queue, connection, _on_control
+            container,
+            f"durable_control_{partition:02d}",
+            control_queue_name(hub, partition),
+            connection,
+            _on_control,
         )
     _register_queue_function(
-        container, "durable_workitems", f"{hub}-workitems", connection, _on_work_item
+        container, "durable_workitems", work_item_queue_name(hub), connection, _on_work_item
     )
-    from durable import http_api
-
-    http_api.register_management_api(container)
+    register_management_api(container)
 
 
 def _register_queue_function(
-    container: Any, name: str, queue: str, connection: str, body: Any
+    container: Any, name: str, queue: str, connection: str, body: Body
 ) -> None:
     async def dispatcher(msg: func.QueueMessage) -> None:
         await body(msg)
@@ -49,14 +54,10 @@ def _register_queue_function(
 
 
 async def _on_control(msg: func.QueueMessage) -> None:
-    from durable.runtime.worker import get_worker
-
-    worker = await get_worker()
+    worker = await process.worker()
     await worker.on_control_message(msg.get_body(), msg.dequeue_count or 1)
 
 
 async def _on_work_item(msg: func.QueueMessage) -> None:
-    from durable.runtime.worker import get_worker
-
-    worker = await get_worker()
+    worker = await process.worker()
     await worker.on_work_item(msg.get_body(), msg.dequeue_count or 1)

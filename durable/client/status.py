@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
+from durable.core.status import OrchestrationRuntimeStatus
+from durable.storage.interface import InstanceRecord
 
-class OrchestrationRuntimeStatus(Enum):
-    Running = "Running"
-    Completed = "Completed"
-    ContinuedAsNew = "ContinuedAsNew"
-    Failed = "Failed"
-    Canceled = "Canceled"
-    Terminated = "Terminated"
-    Pending = "Pending"
-    Suspended = "Suspended"
+__all__ = ["DurableOrchestrationStatus", "OrchestrationRuntimeStatus", "PurgeHistoryResult"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -169,3 +162,17 @@ class PurgeHistoryResult:
 
     def __repr__(self) -> str:
         return f"PurgeHistoryResult(instances_deleted={self._instances_deleted})"
+
+
+def status_from_record(record: InstanceRecord, show_input: bool) -> DurableOrchestrationStatus:
+    """The SDK's status object for an Instances row; payloads are parsed from JSON text."""
+    return DurableOrchestrationStatus(
+        name=record.name,
+        instance_id=record.instance_id,
+        created_time=record.created_time,
+        last_updated_time=record.last_updated_time,
+        input_=parse_json_text(record.input) if show_input else None,
+        output=parse_json_text(record.output),
+        runtime_status=record.runtime_status,
+        custom_status=parse_json_text(record.custom_status),
+    )

@@ -2,7 +2,7 @@
 
 The client talks to the task hub in storage directly (as Core Tools' `func durable` does),
 not through an HTTP hop: it enqueues control messages and reads the Instances table. The
-HTTP management API (`durable.http_api`) is a thin layer over this class.
+HTTP management API (`durable.http`) is a thin layer over this class.
 """
 
 from __future__ import annotations
@@ -11,75 +11,101 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import azure.functions as func
 
-from durable.client_support import (
-    FINAL_STATES,
-    RUNNING_STATES,
-    claim_instance,
+from durable.client import links
+from durable.client.arguments import (
     flag_arg,
-    function_name,
     instance_id_arg,
     number_arg,
-    query_page,
-    status_from_record,
+    orchestrator_name_arg,
     statuses_arg,
     text_arg,
     time_arg,
     validate_instance_id,
 )
-from durable.core import serialization
-from durable.core.history import EventType, HistoryEvent, OrchestrationStatus
-from durable.core.messages import TaskMessage
-from durable.errors import InstanceNotFoundError, InvalidInstanceStateError
-from durable.http import links
-from durable.runtime import config
-from durable.runtime.clock import clock
-from durable.status import (
+from durable.client.history_view import history_for_status
+from durable.client.instances import claim_instance, query_page
+from durable.client.status import (
     DurableOrchestrationStatus,
-    OrchestrationRuntimeStatus,
     PurgeHistoryResult,
+    status_from_record,
 )
-from durable.storage.instance_store import MAX_PAGE_SIZE, InstanceRecord
-from durable.storage.settings import TaskHubSettings
+from durable.core import serialization
+from durable.core.history import EventType, HistoryEvent
+from durable.core.messages import TaskMessage
+from durable.core.registry import DurableRegistry
+from durable.core.status import OrchestrationRuntimeStatus
+from durable.errors import InstanceNotFoundError, InvalidInstanceStateError
+from durable.runtime.clock import Clock
+from durable.runtime.rewind import rewind_instance
+from durable.storage.instance_store import MAX_PAGE_SIZE
+from durable.storage.interface import InstanceRecord
+from durable.storage.settings import TaskHubSettings, load_settings
 from durable.storage.taskhub import TaskHub
 
 log = logging.getLogger("durable.client")
-__all__ = [
-    "DurableOrchestrationClient",
-    "get_client",
-    "status_from_record",
-    "validate_instance_id",
-]
+__all__ = ["DurableOrchestrationClient"]
 
 PURGE_CONCURRENCY = 16
+HubSource = Callable[[], Awaitable[TaskHub]]
+ClientSource = Callable[[str | None, str | None], "DurableOrchestrationClient"]
 
 
 class DurableOrchestrationClient:
+    """Starts, queries and manages the instances of a task hub (the SDK's client)."""
+
     def __init__(
         self,
         settings: TaskHubSettings,
         hub: TaskHub | None = None,
         *,
         check_function_names: bool = True,
+        functions: DurableRegistry | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        """`check_function_names=False` lets a process that does not load the app (the
-        `durable` command line) start orchestrators it cannot see."""
+        """A client of the hub `settings` name, using `hub` when given (else its own).
+
+        `functions` is the app's registry: starts are checked against its orchestrators
+        unless `check_function_names=False`, which lets a process that does not load the
+        app (the `durable` command line) start orchestrators it cannot see."""
         self._settings = settings
         self._hub = hub
-        self._check_names = check_function_names
+        self._hub_source: HubSource | None = None
+        self._others: ClientSource | None = None
+        self._functions = functions if check_function_names else None
+        self._clock = clock or Clock()
         self.task_hub_name = settings.hub_name
+
+    @classmethod
+    def for_app(
+        cls,
+        settings: TaskHubSettings,
+        hub_source: HubSource,
+        *,
+        functions: DurableRegistry,
+        clock: Clock,
+        others: ClientSource | None = None,
+    ) -> DurableOrchestrationClient:
+        """The client of a process that runs the app: its task hub comes from (and is
+        shared through) the composition root, as do clients of other hubs."""
+        client = cls(settings, functions=functions, clock=clock)
+        client._hub_source = hub_source
+        client._others = others
+        return client
 
     async def _taskhub(self) -> TaskHub:
         if self._hub is None:
-            from durable.runtime.worker import get_worker
-
-            worker = await get_worker(self._settings)
-            self._hub = worker.hub
+            if self._hub_source is not None:
+                self._hub = await self._hub_source()
+            else:
+                hub = TaskHub(self._settings)
+                await hub.create_if_not_exists()
+                self._hub = hub
         return self._hub
 
     # --- starting -----------------------------------------------------------------------
@@ -91,7 +117,7 @@ class DurableOrchestrationClient:
         client_input: Any = None,
     ) -> str:
         """Start an instance; the id of a finished instance may be reused (overwriting it)."""
-        name = function_name(orchestration_function_name, self._check_names)
+        name = orchestrator_name_arg(orchestration_function_name, self._functions)
         input_text = serialization.dumps(
             client_input, where=f"client_input of start_new('{name}')"
         )
@@ -101,7 +127,7 @@ class DurableOrchestrationClient:
         """Start the orchestrator of an instance again with the same input (extension API)."""
         flag_arg(restart_with_new_instance_id, "restart_with_new_instance_id")
         record = await self._require(instance_id, include_input=True)
-        name = function_name(record.name or "", self._check_names)
+        name = orchestrator_name_arg(record.name or "", self._functions)
         new_id = None if restart_with_new_instance_id else instance_id
         return await self._start(name, new_id, record.input)
 
@@ -113,13 +139,13 @@ class DurableOrchestrationClient:
         validate_instance_id(instance_id)
         hub = await self._taskhub()
         execution_id = uuid.uuid4().hex
-        now = clock.now()
+        now = self._clock.now()
         # A fresh random id cannot exist yet: one read saved on the common path.
         existing = None if generated else await hub.instances.get(instance_id, include_input=False)
         record = InstanceRecord(
             instance_id=instance_id,
             name=name,
-            runtime_status=OrchestrationStatus.Pending,
+            runtime_status=OrchestrationRuntimeStatus.Pending,
             execution_id=execution_id,
             input=input_text,
             created_time=now,
@@ -160,11 +186,9 @@ class DurableOrchestrationClient:
             return DurableOrchestrationStatus(message=f"Instance {instance_id} not found")
         status = status_from_record(record, show_input)
         if show_history:
-            from durable.history_view import history_for_status
-
             loaded = await hub.history.load_history(instance_id)
             current = (
-                record.runtime_status is not OrchestrationStatus.Pending
+                record.runtime_status is not OrchestrationRuntimeStatus.Pending
                 and loaded.execution_id == record.execution_id
             )
             events = loaded.events if current else []
@@ -220,7 +244,7 @@ class DurableOrchestrationClient:
             hub,
             created_from=created_time_from,
             created_to=created_time_to,
-            statuses=[OrchestrationStatus[s.value] for s in runtime_status or ()],
+            statuses=list(runtime_status or ()),
             instance_id_prefix=instance_id_prefix,
             size=max(1, min(page_size, MAX_PAGE_SIZE)),
             continuation_token=continuation_token,
@@ -251,45 +275,46 @@ class DurableOrchestrationClient:
         data = serialization.dumps(event_data, where=f"event_data of event '{event_name}'")
         client = self._other(task_hub_name, connection_name)
         record = await client._require(instance_id)
-        if record.runtime_status not in RUNNING_STATES:
+        if not record.runtime_status.is_running:
             raise InvalidInstanceStateError(
                 f"Instance '{instance_id}' is {record.runtime_status.name}; events can only be "
                 "raised to Pending, Running or Suspended instances."
             )
-        event = HistoryEvent(EventType.EventRaised, clock.now(), name=event_name, input=data)
+        event = HistoryEvent(EventType.EventRaised, self._clock.now(), name=event_name, input=data)
         await client._send(instance_id, event)
 
     async def terminate(self, instance_id: str, reason: str | None = None) -> None:
         """Terminate a running instance; a finished one is left as it is (as the SDK)."""
         text_arg(reason, "reason")
         record = await self._require(instance_id)
-        if record.runtime_status not in RUNNING_STATES:
+        if not record.runtime_status.is_running:
             log.info("Instance '%s' is already %s", instance_id, record.runtime_status.name)
             return
         text = serialization.dumps(reason, where="reason of terminate")
-        await self._send(instance_id, HistoryEvent(EventType.ExecutionTerminated, clock.now(),
+        await self._send(instance_id, HistoryEvent(EventType.ExecutionTerminated, self._clock.now(),
                                                    input=text))
 
     async def suspend(self, instance_id: str, reason: str | None = None) -> None:
         text_arg(reason, "reason")
         record = await self._require(instance_id)
-        if record.runtime_status not in RUNNING_STATES - {OrchestrationStatus.Suspended}:
+        status = record.runtime_status
+        if not status.is_running or status is OrchestrationRuntimeStatus.Suspended:
             raise InvalidInstanceStateError(
                 f"Instance '{instance_id}' is {record.runtime_status.name}; only Pending or "
                 "Running instances can be suspended."
             )
-        await self._send(instance_id, HistoryEvent(EventType.ExecutionSuspended, clock.now(),
+        await self._send(instance_id, HistoryEvent(EventType.ExecutionSuspended, self._clock.now(),
                                                    reason=reason))
 
     async def resume(self, instance_id: str, reason: str | None = None) -> None:
         text_arg(reason, "reason")
         record = await self._require(instance_id)
-        if record.runtime_status is not OrchestrationStatus.Suspended:
+        if record.runtime_status is not OrchestrationRuntimeStatus.Suspended:
             raise InvalidInstanceStateError(
                 f"Instance '{instance_id}' is {record.runtime_status.name}; only Suspended "
                 "instances can be resumed."
             )
-        await self._send(instance_id, HistoryEvent(EventType.ExecutionResumed, clock.now(),
+        await self._send(instance_id, HistoryEvent(EventType.ExecutionResumed, self._clock.now(),
                                                    reason=reason))
 
     async def rewind(
@@ -301,26 +326,30 @@ class DurableOrchestrationClient:
     ) -> None:
         """Re-run the failed work of a Failed instance (and of its failed
         sub-orchestrations); what succeeded before is replayed, not re-run."""
-        from durable.rewind import rewind_instance
-
         text_arg(reason, "reason")
         client = self._other(task_hub_name, connection_name)
         record = await client._require(instance_id)
-        if record.runtime_status is not OrchestrationStatus.Failed:
+        if record.runtime_status is not OrchestrationRuntimeStatus.Failed:
             raise InvalidInstanceStateError(
                 f"Instance '{instance_id}' is {record.runtime_status.name}; only Failed "
                 "instances can be rewound."
             )
-        await rewind_instance(await client._taskhub(), instance_id, reason)
+        await rewind_instance(await client._taskhub(), instance_id, reason, self._clock)
 
     async def _send(self, instance_id: str, event: HistoryEvent) -> None:
         hub = await self._taskhub()
         await hub.queues.send(TaskMessage(uuid.uuid4().hex, instance_id, event, None))
 
     def _other(self, task_hub: str | None, connection: str | None) -> DurableOrchestrationClient:
+        """The client of another hub or account (the `task_hub_name` / `connection_name`
+        arguments of some SDK methods)."""
         if not task_hub and not connection:
             return self
-        return DurableOrchestrationClient(config.load_settings(task_hub, connection))
+        if self._others is not None:
+            return self._others(task_hub, connection)
+        return DurableOrchestrationClient(
+            load_settings(task_hub, connection), functions=self._functions, clock=self._clock
+        )
 
     # --- purge --------------------------------------------------------------------------
 
@@ -411,25 +440,7 @@ class DurableOrchestrationClient:
         while True:
             status = await self.get_status(instance_id, show_input=True)
             remaining = deadline - time.monotonic()
-            if (status and status.runtime_status in FINAL_STATES) or remaining <= 0:
+            finished = status.runtime_status is not None and status.runtime_status.is_terminal
+            if finished or remaining <= 0:
                 return status
             await asyncio.sleep(min(max(interval_s, 0.01), remaining))
-
-
-_clients: dict[tuple[int, str | None, str | None], DurableOrchestrationClient] = {}
-
-
-def get_client(
-    task_hub: str | None = None, connection_name: str | None = None
-) -> DurableOrchestrationClient:
-    """The client `durable_client_input` injects: one per event loop, hub and connection."""
-    try:
-        loop_id = id(asyncio.get_running_loop())
-    except RuntimeError:
-        loop_id = 0
-    key = (loop_id, task_hub, connection_name)
-    client = _clients.get(key)
-    if client is None:
-        client = DurableOrchestrationClient(config.load_settings(task_hub, connection_name))
-        _clients[key] = client
-    return client

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import azure.functions as func
 
-from durable.runtime import config
+from durable.storage.settings import read_host_json
 
 LOCAL_WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 LOCAL_ROUTE = "runtime/webhooks/durabletask/{*path}"
@@ -50,7 +50,7 @@ def management_route() -> str:
 
 
 def route_prefix() -> str:
-    http = config.read_host_json().get("extensions", {}).get("http", {})
+    http = read_host_json().get("extensions", {}).get("http", {})
     prefix = http.get("routePrefix", DEFAULT_ROUTE_PREFIX) if isinstance(http, dict) else None
     return str(prefix if prefix is not None else DEFAULT_ROUTE_PREFIX).strip("/")
 

@@ -1,11 +1,10 @@
-"""The durable registry: orchestrators, activities and entities of this process.
+"""The durable registry: orchestrators, activities and entities by name, and how a name is
+read from what user code passes (a string, or the decorated function itself).
 
 They are kept out of `get_functions()` on purpose (DESIGN.md, compatibility rules): a real
 Functions host that saw an `orchestrationTrigger` binding would wake Azure's own Durable
-extension. Our dispatcher Functions find user code here instead.
-
-The registry is process-wide because dispatchers registered by one container (a `DFApp`, or
-the first `Blueprint` on a plain `FunctionApp`) must run code registered by any other.
+extension. Our dispatcher Functions find user code here instead. Pure: the process-wide
+instance belongs to the composition root (`durable.app.root`).
 """
 
 from __future__ import annotations
@@ -20,13 +19,48 @@ from durable.errors import FunctionRegistrationError
 
 
 class DurableKind(StrEnum):
+    """The three kinds of durable function, spelled as their decorators are."""
+
     ORCHESTRATOR = "orchestrator"
     ACTIVITY = "activity"
     ENTITY = "entity"
 
+    @property
+    def plural(self) -> str:
+        """For messages that list the known functions of a kind."""
+        return "activities" if self is DurableKind.ACTIVITY else f"{self.value}s"
+
+
+# Attributes the decorators set on a registered function, so that passing the function
+# itself (`context.call_activity(say_hello)`) names it under its registered name.
+NAME_ATTRIBUTE = "durable_function_name"
+KIND_ATTRIBUTE = "durable_function_kind"
+
+
+def function_name(value: object, argument: str) -> str:
+    """The durable function `value` names: a non-empty string as it is, or (as the SDK's v2
+    model accepts) the decorated function, by the name it was registered under."""
+    if isinstance(value, str):
+        if not value:
+            raise ValueError(f"{argument} must be a non-empty function name")
+        return value
+    registered = getattr(value, NAME_ATTRIBUTE, None)
+    if isinstance(registered, str) and registered:
+        return registered
+    inner = getattr(value, "_function", None)
+    get_name = getattr(inner, "get_function_name", None)
+    if callable(get_name):
+        return str(get_name())
+    name = getattr(value, "__name__", None)
+    if callable(value) and isinstance(name, str):
+        return name
+    raise ValueError(f"{argument} must be a function name (str) or a function, got {value!r}")
+
 
 @dataclass(frozen=True)
 class DurableFunction:
+    """A registered durable function and how to call it."""
+
     kind: DurableKind
     name: str
     func: Callable[..., Any]
@@ -34,14 +68,18 @@ class DurableFunction:
     param_name: str
 
     def call(self, value: Any) -> Any:
+        """Call the user's function with `value` as the parameter its decorator named."""
         return self.func(**{self.param_name: value})
 
 
 class DurableRegistry:
+    """Durable functions by name; names are unique across kinds, as Function names are."""
+
     def __init__(self) -> None:
         self._functions: dict[str, DurableFunction] = {}
 
     def add(self, fn: DurableFunction) -> None:
+        """Register `fn`; the same definition imported again replaces the older one."""
         existing = self._functions.get(fn.name)
         if existing is not None and not _same_definition(existing.func, fn.func):
             raise FunctionRegistrationError(
@@ -53,6 +91,7 @@ class DurableRegistry:
         self._functions[fn.name] = fn
 
     def get(self, kind: DurableKind, name: str) -> DurableFunction | None:
+        """The function of that kind and name, or None."""
         fn = self._functions.get(name)
         if fn is None:
             # Durable Task matches activity names case-insensitively; so do we.
@@ -61,12 +100,26 @@ class DurableRegistry:
         return fn if fn is not None and fn.kind is kind else None
 
     def names(self, kind: DurableKind) -> list[str]:
+        """The names of that kind, sorted (for listings and error messages)."""
         return sorted(f.name for f in self._functions.values() if f.kind is kind)
 
+    def require(self, kind: DurableKind, name: str) -> None:
+        """ValueError naming the known functions when the app registers functions of this
+        kind but none named `name`; an app that registers none of them is not checked (a
+        process that did not load the app cannot know)."""
+        known = self.names(kind)
+        if known and self.get(kind, name) is None:
+            raise ValueError(
+                f"The {kind.value} function '{name}' does not exist in this app "
+                f"({kind.plural}: {', '.join(known)})."
+            )
+
     def all(self) -> list[DurableFunction]:
+        """Every registered function."""
         return list(self._functions.values())
 
     def clear(self) -> None:
+        """Forget every function (a host reloading the app)."""
         self._functions.clear()
 
 
@@ -94,5 +147,3 @@ def _where(func: Callable[..., Any]) -> str:
         return f"'{getattr(func, '__qualname__', func)}'"
     return f"'{func.__qualname__}' at {file}:{line}"
 
-
-registry = DurableRegistry()

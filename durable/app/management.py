@@ -5,7 +5,7 @@ FUNCTION) whose handler, `handle`, serves the `/runtime/webhooks/durabletask/...
 instance status and lists, raise event, terminate, suspend, resume, rewind, restart, purge,
 and starting orchestrators. Locally it is at `/runtime/webhooks/durabletask/...`, as with
 Durable Functions; on Azure at `/api/webhooks/durabletask/...?code=<key>`, because the
-Functions host reserves routes that start with `runtime` (see `durable.http.links`).
+Functions host reserves routes that start with `runtime` (see `durable.client.links`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 
 import azure.functions as func
 
-from durable.http.links import management_route
-from durable.http.router import handle
+from durable.app.root import process
+from durable.client.links import management_route
+from durable.http import router
 
 FUNCTION_NAME = "durable_management_api"
 # Every method, so that one no endpoint takes gets Durable Functions' JSON 404 from the
@@ -23,6 +24,11 @@ FUNCTION_NAME = "durable_management_api"
 METHODS = ("GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS")
 
 __all__ = ["FUNCTION_NAME", "handle", "register_management_api"]
+
+
+async def handle(req: func.HttpRequest) -> func.HttpResponse:
+    """Answer one management API request with this process's clients."""
+    return await router.handle(req, process.client)
 
 
 def register_management_api(container: Any) -> None:

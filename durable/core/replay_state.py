@@ -20,7 +20,7 @@ from durable.core.history import (
     EventType,
     FailureDetails,
     HistoryEvent,
-    OrchestrationStatus,
+    OrchestrationRuntimeStatus,
     ParentInstance,
 )
 from durable.core.task import AtomicTask, TimerTask, failure_error
@@ -37,11 +37,11 @@ NO_COMPLETION: frozenset[EventType] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class ExecutionOutcome:
     """How the execution ended. `output` is JSON text (the result, the failure message, the
     termination reason, or the new input for continue-as-new)."""
 
-    status: OrchestrationStatus
+    status: OrchestrationRuntimeStatus
     output: str | None = None
     failure_details: FailureDetails | None = None
 
@@ -72,7 +72,7 @@ class ReplayState:
         self.custom_status_json = custom_status
         self.continue_as_new_input: str | None = None
         self.will_continue_as_new = False
-        self.outcome: Outcome | None = None
+        self.outcome: ExecutionOutcome | None = None
         self.fault: NonDeterminismError | None = None
         self.location: Callable[[], str | None] = lambda: None
         self.history: list[HistoryEvent] = []

@@ -21,11 +21,12 @@ from durable.core import events as ev
 from durable.core.actions import Action
 from durable.core.context import DurableOrchestrationContext
 from durable.core.determinism import ACTION_EVENT_TYPES
-from durable.core.driver import OrchestratorDriver, error_message, format_failure
+from durable.core.driver import DRIVER_MODULE, OrchestratorDriver
 from durable.core.handlers import COMPLETION_EVENT_TYPES, HANDLERS, as_utc
-from durable.core.history import EventType, FailureDetails, HistoryEvent, OrchestrationStatus
+from durable.core.history import EventType, FailureDetails, HistoryEvent, OrchestrationRuntimeStatus
+from durable.core.replay_state import ExecutionOutcome, ReplayState, completion_id
 from durable.core.serialization import dumps
-from durable.core.state import Outcome, ReplayState, completion_id
+from durable.core.status import DONE_STATUSES
 from durable.errors import SerializationError
 
 Orchestrator = Callable[[DurableOrchestrationContext], Any]
@@ -61,7 +62,7 @@ class EpisodeResult:
 
     new_history: list[HistoryEvent]
     actions: list[Action]
-    status: OrchestrationStatus
+    status: OrchestrationRuntimeStatus
     output: str | None = None
     failure_details: FailureDetails | None = None
     custom_status: str | None = None
@@ -72,12 +73,7 @@ class EpisodeResult:
     def is_done(self) -> bool:
         """True when this execution is over (the runtime may start a new one for
         ContinuedAsNew, and notifies a parent for the others)."""
-        return self.status in (
-            OrchestrationStatus.Completed,
-            OrchestrationStatus.Failed,
-            OrchestrationStatus.Terminated,
-            OrchestrationStatus.ContinuedAsNew,
-        )
+        return self.status in DONE_STATUSES
 
 
 class OrchestrationSession:
@@ -203,7 +199,9 @@ class OrchestrationSession:
     def _on_terminated(self, event: HistoryEvent) -> None:
         if self._state.outcome is not None:
             return
-        self._state.outcome = Outcome(OrchestrationStatus.Terminated, output=event.input)
+        self._state.outcome = ExecutionOutcome(
+            OrchestrationRuntimeStatus.Terminated, output=event.input
+        )
         self._state.drop_new_actions()
         self._suspended, self._held = False, []
         if self._driver is not None:
@@ -230,7 +228,7 @@ class OrchestrationSession:
         if self._committed or self._fault_applied:
             return
         outcome = state.outcome
-        terminated = outcome is not None and outcome.status is OrchestrationStatus.Terminated
+        terminated = outcome is not None and outcome.status is OrchestrationRuntimeStatus.Terminated
         if state.fault is not None and not terminated:
             self._fault_applied = True
             state.outcome = self._failed(state.fault)
@@ -240,26 +238,28 @@ class OrchestrationSession:
         elif driver.finished is not None and driver.finished.error is not None:
             state.outcome = self._failed(driver.finished.error)
         elif state.will_continue_as_new:
-            state.outcome = Outcome(
-                OrchestrationStatus.ContinuedAsNew, output=state.continue_as_new_input
+            state.outcome = ExecutionOutcome(
+                OrchestrationRuntimeStatus.ContinuedAsNew, output=state.continue_as_new_input
             )
         elif driver.finished is not None:
             state.outcome = self._completed(driver.finished.value)
         if state.outcome is not None and driver is not None:
             driver.stop()
 
-    def _completed(self, value: Any) -> Outcome:
+    def _completed(self, value: Any) -> ExecutionOutcome:
         try:
             output = dumps(value, f"output of orchestrator '{self._state.name}'")
         except SerializationError as exc:
             return self._failed(exc)
-        return Outcome(OrchestrationStatus.Completed, output=output)
+        return ExecutionOutcome(OrchestrationRuntimeStatus.Completed, output=output)
 
-    def _failed(self, error: BaseException) -> Outcome:
-        message = error_message(error)
-        details = FailureDetails(type(error).__name__, message, format_failure(error))
-        output = dumps(f"Orchestrator function '{self._state.name}' failed: {message}", "output")
-        return Outcome(OrchestrationStatus.Failed, output=output, failure_details=details)
+    def _failed(self, error: BaseException) -> ExecutionOutcome:
+        details = FailureDetails.from_exception(error, hide_frames_of=DRIVER_MODULE)
+        text = f"Orchestrator function '{self._state.name}' failed: {details.error_message}"
+        output = dumps(text, "output")
+        return ExecutionOutcome(
+            OrchestrationRuntimeStatus.Failed, output=output, failure_details=details
+        )
 
     # --- the episode's output ------------------------------------------------------------
 
@@ -284,12 +284,12 @@ class OrchestrationSession:
         if outcome is not None:
             status = outcome.status
         elif not state.started:
-            status = OrchestrationStatus.Pending
+            status = OrchestrationRuntimeStatus.Pending
         elif self._suspended:
-            status = OrchestrationStatus.Suspended
+            status = OrchestrationRuntimeStatus.Suspended
         else:
-            status = OrchestrationStatus.Running
-        can = status is OrchestrationStatus.ContinuedAsNew
+            status = OrchestrationRuntimeStatus.Running
+        can = status is OrchestrationRuntimeStatus.ContinuedAsNew
         return EpisodeResult(
             new_history=new_history,
             actions=actions,
@@ -311,15 +311,15 @@ _LIFECYCLE: dict[EventType, Callable[[OrchestrationSession, HistoryEvent], None]
 }
 
 
-def _recorded_outcome(event: HistoryEvent) -> Outcome:
+def _recorded_outcome(event: HistoryEvent) -> ExecutionOutcome:
     if event.event_type is EventType.ContinueAsNew:
-        return Outcome(OrchestrationStatus.ContinuedAsNew, output=event.result)
-    status = event.orchestration_status or OrchestrationStatus.Completed
-    return Outcome(status, output=event.result, failure_details=event.failure_details)
+        return ExecutionOutcome(OrchestrationRuntimeStatus.ContinuedAsNew, output=event.result)
+    status = event.orchestration_status or OrchestrationRuntimeStatus.Completed
+    return ExecutionOutcome(status, output=event.result, failure_details=event.failure_details)
 
 
-def _completion_event(outcome: Outcome, event_id: int, now: datetime) -> HistoryEvent:
-    if outcome.status is OrchestrationStatus.ContinuedAsNew:
+def _completion_event(outcome: ExecutionOutcome, event_id: int, now: datetime) -> HistoryEvent:
+    if outcome.status is OrchestrationRuntimeStatus.ContinuedAsNew:
         return ev.continue_as_new(now, event_id=event_id, new_input=outcome.output)
     return ev.execution_completed(
         now,

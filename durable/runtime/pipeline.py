@@ -1,0 +1,174 @@
+"""The episode pipeline every instance goes through: load, plan, decide, commit, send, ack.
+
+Order of effects (DESIGN.md invariants):
+1. load history and the sentinel ETag (or reuse a live session the ETag proves current);
+2. plan and decide in pure calls (the kind runs user code on the new messages);
+3. commit new history rows + sentinel under the ETag (a conflict reloads and retries);
+4. send the outbound messages derived from what was just committed;
+5. update the Instances row;
+6. return, after which the host deletes the consumed messages.
+A crash after 3 leaves the consumed messages visible again; their ids are in what was
+committed, so the next episode recognises them, re-sends the outbox of the episode that
+consumed them (same message ids; receivers de-duplicate) and repairs the Instances row.
+
+What differs between kinds of instance (orchestrations, entities) is behind `InstanceKind`;
+this module is the part they share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+
+from durable.core.messages import TaskMessage
+from durable.errors import HistoryConflictError
+from durable.runtime.clock import Clock
+from durable.runtime.faults import crash_point
+from durable.runtime.instance_rows import InstanceRows
+from durable.runtime.kinds import Decision, InstanceKind, Loaded
+from durable.runtime.planning import UNREAD, Plan
+from durable.runtime.sender import Sender
+from durable.runtime.sessions import LiveSession, SessionCache
+from durable.runtime.summary import summarize
+from durable.storage.interface import TaskHubStorage
+
+log = logging.getLogger("durable.orchestration")
+
+KindOf = Callable[[str], InstanceKind]
+
+
+class EpisodePipeline:
+    """Runs episodes for any kind of instance; `kind_of(instance_id)` says which kind."""
+
+    def __init__(
+        self,
+        hub: TaskHubStorage,
+        kind_of: KindOf,
+        sender: Sender,
+        rows: InstanceRows,
+        clock: Clock,
+        cache: SessionCache,
+        max_concurrency: int,
+    ) -> None:
+        self._hub = hub
+        self._kind_of = kind_of
+        self._sender = sender
+        self._rows = rows
+        self._clock = clock
+        self._cache = cache
+        self._limit = asyncio.Semaphore(max_concurrency)
+
+    async def run(self, instance_id: str, messages: list[TaskMessage]) -> None:
+        """Apply `messages` to the instance, retrying on ETag conflicts until it commits."""
+        async with self._limit:
+            attempt = 0
+            while True:
+                try:
+                    await self._episode(instance_id, messages, optimistic=attempt == 0)
+                    return
+                except HistoryConflictError:
+                    self._cache.drop(instance_id)
+                    attempt += 1
+                    log.info("ETag conflict on '%s'; reloading (attempt %d)", instance_id, attempt)
+                    await asyncio.sleep(min(0.02 * 2**attempt, 2.0) * random.uniform(0.5, 1.5))
+                except BaseException:
+                    self._cache.drop(instance_id)
+                    raise
+
+    async def _episode(
+        self, instance_id: str, messages: list[TaskMessage], optimistic: bool
+    ) -> None:
+        kind = self._kind_of(instance_id)
+        loaded = self._cached(instance_id)
+        if loaded is None and optimistic and kind.assumes_new(messages):
+            # A start is almost always of a new instance: assume there is no history. The
+            # commit then creates the sentinel, which fails if history exists after all, and
+            # the retry loads it. One read saved per new instance.
+            loaded = Loaded([], None, summarize([]), verified=False)
+        if loaded is None:
+            loaded = await self._load(instance_id)
+        plan = await self._plan(kind, instance_id, loaded, messages)
+        if not loaded.verified and not plan.applies_all(messages):
+            # Only a commit proves assumed state (a cached session, or "no history yet")
+            # right; a decision to drop, defer or re-send is taken on freshly read history.
+            loaded = await self._load(instance_id)
+            plan = await self._plan(kind, instance_id, loaded, messages)
+        if plan.duplicates:
+            await self._recover(kind, instance_id, loaded, plan.duplicates)
+        if plan.defer:
+            await self._sender.defer(plan.defer)
+        if plan.runs:
+            decision = kind.decide(instance_id, loaded, plan, self._clock.now())
+            await self._commit(instance_id, loaded, decision)
+
+    def _cached(self, instance_id: str) -> Loaded | None:
+        """A live session from an earlier episode of this process, used without a read.
+
+        The commit is conditional on the ETag this process wrote last, so if anyone else wrote
+        since, the commit fails with a conflict, the session is thrown away, and the episode
+        runs again on freshly loaded history. One storage read per episode saved.
+        """
+        live = self._cache.get(instance_id)
+        if live is None:
+            return None
+        return Loaded(live.history, live.etag, live.summary, live, verified=False)
+
+    async def _load(self, instance_id: str) -> Loaded:
+        got = await self._hub.history.load_history(instance_id)
+        return Loaded(list(got.events), got.etag, summarize(got.events))
+
+    async def _plan(
+        self, kind: InstanceKind, instance_id: str, loaded: Loaded, messages: Sequence[TaskMessage]
+    ) -> Plan:
+        plan = kind.plan(instance_id, loaded, messages, UNREAD)
+        if plan.needs_row:
+            row = await self._hub.instances.get(instance_id)
+            plan = kind.plan(instance_id, loaded, messages, row)
+        for level, text in plan.notes:
+            log.log(logging.WARNING if level == "warning" else logging.INFO, "%s", text)
+        return plan
+
+    async def _recover(
+        self,
+        kind: InstanceKind,
+        instance_id: str,
+        loaded: Loaded,
+        duplicates: list[TaskMessage],
+    ) -> None:
+        """Re-send what the episode that consumed these messages asked for."""
+        recovery = kind.recover(instance_id, loaded, duplicates, self._clock.now())
+        if recovery.outbound or recovery.repair is not None:
+            log.info("Re-sending %d outbound message(s) of '%s' after redelivery",
+                     len(recovery.outbound), instance_id)
+        await self._sender.send_all(recovery.outbound)
+        if recovery.repair is not None:
+            await self._rows.repair(instance_id, recovery.repair)
+
+    async def _commit(self, instance_id: str, loaded: Loaded, decision: Decision) -> None:
+        etag = await self._hub.history.commit(
+            instance_id,
+            decision.execution_id,
+            decision.new_events,
+            expected_etag=loaded.etag,
+            start_seq=decision.start_seq,
+            replace_execution=decision.replaced,
+        )
+        crash_point("after_commit")
+        live = loaded.session
+        effects = [self._sender.send_all(decision.outbound)]
+        if live is None or live.written != decision.visible:
+            # Independent of the sends: a crash between them is repaired like any other
+            # crash after the commit (redelivery re-sends the outbox and fixes the row).
+            effects.append(self._rows.write(instance_id, decision.row))
+        await asyncio.gather(*effects)
+        crash_point("after_send")
+        if decision.live is not None:
+            full = decision.full_history
+            self._cache.put(
+                instance_id,
+                LiveSession(decision.live, etag, full, summarize(full), decision.visible),
+            )
+        else:
+            self._cache.drop(instance_id)
