@@ -40,7 +40,7 @@ from azure.data.tables.aio import TableServiceClient  # noqa: E402
 
 from durable.client import DurableOrchestrationClient  # noqa: E402
 from durable.core.history import EventType, HistoryEvent  # noqa: E402
-from durable.status import DurableOrchestrationStatus, OrchestrationRuntimeStatus  # noqa: E402
+from durable.client import DurableOrchestrationStatus, OrchestrationRuntimeStatus  # noqa: E402
 from durable.storage.settings import TaskHubSettings  # noqa: E402
 from durable.storage.taskhub import TaskHub  # noqa: E402
 from tests.conftest import DEV_CONNECTION_STRING  # noqa: E402

@@ -15,7 +15,7 @@ import aiohttp
 
 from bench.host import BenchHost
 from durable.core.history import OrchestrationStatus
-from durable.storage.instance_store import InstanceRecord
+from durable.storage.interface import InstanceRecord
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 

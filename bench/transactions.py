@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.azurite import PrivateAzurite  # noqa: E402
+from durable.app.root import process  # noqa: E402
 from durable.client import DurableOrchestrationClient  # noqa: E402
 from durable.runtime.worker import DurableWorker  # noqa: E402
 from durable.storage.settings import TaskHubSettings  # noqa: E402
@@ -39,8 +40,8 @@ async def measure(name: str, payload: object, runs: int, connection: str) -> dic
                                connection_string=connection)
     hub = TaskHub(settings)
     await hub.create_if_not_exists()
-    worker = DurableWorker(settings, hub)
-    client = DurableOrchestrationClient(settings, hub)
+    worker = DurableWorker(settings, hub, process.registry)
+    client = DurableOrchestrationClient(settings, hub, functions=process.registry)
     # Status polling by this script is not part of the orchestration's cost: its own clients.
     poll_hub = TaskHub(settings)
     poller = DurableOrchestrationClient(settings, poll_hub)

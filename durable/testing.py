@@ -57,21 +57,26 @@ import asyncio
 import heapq
 import inspect
 import itertools
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from durable.core import events as ev
-from durable.core.actions import CreateSubOrchestration, CreateTimer, ScheduleTask, SendEvent
-from durable.core.context import function_name
+from durable.core.actions import (
+    ACTION_KINDS,
+    CreateSubOrchestration,
+    CreateTimer,
+    ScheduleTask,
+    SendEvent,
+)
 from durable.core.history import (
     FailureDetails,
     HistoryEvent,
     OrchestrationRuntimeStatus,
     ParentInstance,
 )
+from durable.core.registry import function_name
 from durable.core.replay import EpisodeResult, OrchestrationExecutor, OrchestrationSession
 from durable.core.serialization import dumps, loads
 
@@ -274,17 +279,18 @@ class _Run:
         heapq.heappush(self.queue, delivery)
 
     def _perform(self, action: Any) -> None:
-        if isinstance(action, ScheduleTask):
-            self._deliver_at(self.clock, self._call_activity(action))
-        elif isinstance(action, CreateTimer):
-            self._deliver_at(
-                action.fire_at,
-                ev.timer_fired(action.fire_at, timer_id=action.timer_id, fire_at=action.fire_at),
-            )
-        elif isinstance(action, CreateSubOrchestration):
-            self._run_child(action)
-        elif isinstance(action, SendEvent):
-            self.sent.append(action)
+        """Carry out an action in memory: one handler per kind of action."""
+        performers: dict[str, Callable[[Any], None]] = {
+            "call_activity": lambda a: self._deliver_at(self.clock, self._call_activity(a)),
+            "create_timer": self._fire_timer,
+            "call_sub_orchestrator": self._run_child,
+            "send_event": self.sent.append,
+        }
+        performers[ACTION_KINDS.of_action(action).name](action)
+
+    def _fire_timer(self, action: CreateTimer) -> None:
+        fired = ev.timer_fired(action.fire_at, timer_id=action.timer_id, fire_at=action.fire_at)
+        self._deliver_at(action.fire_at, fired)
 
     def _call_activity(self, action: ScheduleTask) -> HistoryEvent:
         fn = self.settings.activities.get(action.name)
@@ -301,8 +307,9 @@ class _Run:
             result = dumps(value, f"output of activity '{action.name}'")
         except Exception as exc:
             call.error = exc
+            details = FailureDetails.from_exception(exc)
             return ev.task_failed(
-                self.clock, task_scheduled_id=action.task_id, failure_details=_details(exc)
+                self.clock, task_scheduled_id=action.task_id, failure_details=details
             )
         call.result = value
         return ev.task_completed(self.clock, task_scheduled_id=action.task_id, result=result)
@@ -361,11 +368,6 @@ class _Run:
 
 async def _await(value: Any) -> Any:
     return await value
-
-
-def _details(exc: BaseException) -> FailureDetails:
-    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return FailureDetails(type(exc).__name__, str(exc), stack)
 
 
 def _user_event(

@@ -20,6 +20,7 @@ from durable.core.entities import (
     request_message,
 )
 from durable.core.history import HistoryEvent
+from durable.core.registry import function_name
 from durable.core.retry import RetryOptions
 from durable.core.serialization import dumps, loads
 from durable.core.task import (
@@ -34,25 +35,6 @@ from durable.core.task import (
 # The SDK derives new_uuid() from this namespace; keep it so ids match across implementations.
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
 _DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def function_name(value: object, argument: str) -> str:
-    """Accept a name, or (as the SDK's v2 model does) the decorated function itself."""
-    if isinstance(value, str):
-        if not value:
-            raise ValueError(f"{argument} must be a non-empty function name")
-        return value
-    registered = getattr(value, "durable_function_name", None)
-    if isinstance(registered, str) and registered:
-        return registered
-    inner = getattr(value, "_function", None)
-    get_name = getattr(inner, "get_function_name", None)
-    if callable(get_name):
-        return str(get_name())
-    name = getattr(value, "__name__", None)
-    if callable(value) and isinstance(name, str):
-        return name
-    raise ValueError(f"{argument} must be a function name (str) or a function, got {value!r}")
 
 
 def _utc(fire_at: object) -> datetime:

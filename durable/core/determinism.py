@@ -13,25 +13,12 @@ import linecache
 import sys
 from types import FrameType
 
-from durable.core.actions import (
-    Action,
-    CreateSubOrchestration,
-    CreateTimer,
-    ScheduleTask,
-    SendEvent,
-    describe_action,
-)
-from durable.core.history import EventType, HistoryEvent
+from durable.core.actions import ACTION_KINDS, Action
+from durable.core.history import HistoryEvent
 from durable.errors import NonDeterminismError
 
-ACTION_EVENT_TYPES = frozenset(
-    {
-        EventType.TaskScheduled,
-        EventType.TimerCreated,
-        EventType.SubOrchestrationInstanceCreated,
-        EventType.EventSent,
-    }
-)
+# The history event types that record an action the orchestrator took.
+ACTION_EVENT_TYPES = ACTION_KINDS.event_types
 
 _FIX = (
     "The orchestrator code no longer does what it did when this instance ran before. "
@@ -41,36 +28,11 @@ _FIX = (
 )
 
 
-def describe_event(event: HistoryEvent) -> str:
-    kind = event.event_type
-    if kind is EventType.TaskScheduled:
-        return f"TaskScheduled {event.name}"
-    if kind is EventType.SubOrchestrationInstanceCreated:
-        return f"SubOrchestrationInstanceCreated {event.name} (instance '{event.instance_id}')"
-    if kind is EventType.EventSent:
-        return f"EventSent {event.name} to '{event.instance_id}'"
-    return kind.name
-
-
 def matches(action: Action, event: HistoryEvent) -> bool:
-    kind = event.event_type
-    if isinstance(action, ScheduleTask):
-        return kind is EventType.TaskScheduled and action.name.lower() == (event.name or "").lower()
-    if isinstance(action, CreateTimer):
-        return kind is EventType.TimerCreated
-    if isinstance(action, CreateSubOrchestration):
-        return (
-            kind is EventType.SubOrchestrationInstanceCreated
-            and action.name.lower() == (event.name or "").lower()
-            and action.instance_id == event.instance_id
-        )
-    if isinstance(action, SendEvent):
-        return (
-            kind is EventType.EventSent
-            and action.instance_id == event.instance_id
-            and action.name == event.name
-        )
-    return False
+    """Whether replayed code took the action history recorded at that sequence number (the
+    rule is the action kind's: activity names case-insensitively, sub-orchestrations by name
+    and instance id, events by target and name, entity operations by entity and operation)."""
+    return ACTION_KINDS.matches(action, event)
 
 
 def mismatch_error(
@@ -78,8 +40,8 @@ def mismatch_error(
 ) -> NonDeterminismError:
     return NonDeterminismError(
         f"Non-deterministic orchestrator '{orchestrator}': expected "
-        f"'{describe_event(event)}' at sequence {event.event_id}, got "
-        f"'{describe_action(action)}'{_at(where)}. {_FIX}"
+        f"'{ACTION_KINDS.describe_event(event)}' at sequence {event.event_id}, got "
+        f"'{ACTION_KINDS.describe(action)}'{_at(where)}. {_FIX}"
     )
 
 
@@ -89,8 +51,8 @@ def missing_action_error(
     doing = "had already completed" if finished else "did not schedule anything for it"
     return NonDeterminismError(
         f"Non-deterministic orchestrator '{orchestrator}': history has "
-        f"'{describe_event(event)}' at sequence {event.event_id}, but the replayed code "
-        f"{doing}{_at(where, 'waiting at ')}. {_FIX}"
+        f"'{ACTION_KINDS.describe_event(event)}' at sequence {event.event_id}, but the "
+        f"replayed code {doing}{_at(where, 'waiting at ')}. {_FIX}"
     )
 
 

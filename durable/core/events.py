@@ -1,21 +1,11 @@
 """Constructors for history events, so that nobody has to remember which optional fields of
 `HistoryEvent` a given event type uses (the engine, the runtime and tests all build them).
-
-Also the two-way mapping between action events and `actions`, which is what lets a runtime
-re-derive outbound messages from committed history (the transactional outbox).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from durable.core.actions import (
-    Action,
-    CreateSubOrchestration,
-    CreateTimer,
-    ScheduleTask,
-    SendEvent,
-)
 from durable.core.history import (
     EventType,
     FailureDetails,
@@ -128,7 +118,13 @@ def task_failed(
 
 
 def sub_orchestration_created(
-    timestamp: datetime, *, event_id: int, name: str, instance_id: str, input: str | None = None
+    timestamp: datetime,
+    *,
+    event_id: int,
+    name: str,
+    instance_id: str,
+    input: str | None = None,
+    version: str | None = None,
 ) -> HistoryEvent:
     return HistoryEvent(
         EventType.SubOrchestrationInstanceCreated,
@@ -137,6 +133,7 @@ def sub_orchestration_created(
         name=name,
         instance_id=instance_id,
         input=input,
+        version=version,
     )
 
 
@@ -188,47 +185,3 @@ def event_sent(
 def event_raised(timestamp: datetime, *, name: str, input: str | None = None) -> HistoryEvent:
     """`input` is JSON text of the event's data."""
     return HistoryEvent(EventType.EventRaised, timestamp, name=name, input=input)
-
-
-def action_event(action: Action, timestamp: datetime) -> HistoryEvent:
-    """The history event that records `action` having been taken."""
-    if isinstance(action, ScheduleTask):
-        return task_scheduled(
-            timestamp, event_id=action.task_id, name=action.name, input=action.input
-        )
-    if isinstance(action, CreateTimer):
-        return timer_created(timestamp, event_id=action.timer_id, fire_at=action.fire_at)
-    if isinstance(action, CreateSubOrchestration):
-        return sub_orchestration_created(
-            timestamp,
-            event_id=action.task_id,
-            name=action.name,
-            instance_id=action.instance_id,
-            input=action.input,
-        )
-    return event_sent(
-        timestamp,
-        event_id=action.event_id,
-        instance_id=action.instance_id,
-        name=action.name,
-        input=action.input,
-    )
-
-
-def action_from_event(event: HistoryEvent) -> Action | None:
-    """The action a committed history event records, or None for events that record none.
-
-    A runtime uses this to re-send outbound messages after a crash between commit and send.
-    """
-    kind = event.event_type
-    if kind is EventType.TaskScheduled:
-        return ScheduleTask(event.event_id, event.name or "", event.input)
-    if kind is EventType.TimerCreated and event.fire_at is not None:
-        return CreateTimer(event.event_id, event.fire_at)
-    if kind is EventType.SubOrchestrationInstanceCreated:
-        return CreateSubOrchestration(
-            event.event_id, event.name or "", event.instance_id or "", event.input
-        )
-    if kind is EventType.EventSent:
-        return SendEvent(event.event_id, event.instance_id or "", event.name or "", event.input)
-    return None

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from durable.core import events as ev
-from durable.core.actions import Action
+from durable.core.actions import ACTION_KINDS, Action
 from durable.core.context import DurableOrchestrationContext
 from durable.core.determinism import ACTION_EVENT_TYPES
 from durable.core.driver import DRIVER_MODULE, OrchestratorDriver
@@ -268,7 +268,7 @@ class OrchestrationSession:
     ) -> EpisodeResult:
         state = self._state
         actions = state.take_new_actions()
-        new_history.extend(ev.action_event(action, now) for action in actions)
+        new_history.extend(ACTION_KINDS.to_event(action, now) for action in actions)
         outcome = state.outcome
         if outcome is not None and not self._committed:
             new_history.append(_completion_event(outcome, state.next_completion_id(), now))

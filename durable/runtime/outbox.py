@@ -8,17 +8,16 @@ byte-identical messages, which receivers recognise by id and apply once.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from durable.core.actions import ACTION_KINDS, Origin, child_execution_id
+
+__all__ = ["Outbound", "child_execution_id", "derive_outbound", "episode_containing",
+           "still_awaited"]
 from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus, ParentInstance
 from durable.core.messages import TaskMessage
-
-# Namespace for deterministic child execution ids, so a re-sent sub-orchestration start is
-# the same message as the first one.
-_EXECUTION_NAMESPACE = uuid.UUID("6f2f3a1e-52b5-4d3a-9f59-5c0b1b4f6f0e")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +27,6 @@ class Outbound:
     message: TaskMessage
     to_work_items: bool = False
     visible_at: datetime | None = None
-
-
-def child_execution_id(parent_execution_id: str, event_id: int) -> str:
-    return uuid.uuid5(_EXECUTION_NAMESPACE, f"{parent_execution_id}:{event_id}").hex
 
 
 def derive_outbound(
@@ -57,41 +52,21 @@ def _message_for(
     ev: HistoryEvent,
     now: datetime,
 ) -> Outbound | None:
-    mid = f"{execution_id}:{ev.event_id}:{int(ev.event_type)}"
-    kind = ev.event_type
-    if kind is EventType.TaskScheduled:
-        return Outbound(TaskMessage(mid, instance_id, ev, execution_id), to_work_items=True)
-    if kind is EventType.TimerCreated:
-        assert ev.fire_at is not None
-        fired = HistoryEvent(
-            EventType.TimerFired, timestamp=now, timer_id=ev.event_id, fire_at=ev.fire_at
-        )
-        return Outbound(TaskMessage(mid, instance_id, fired, execution_id), visible_at=ev.fire_at)
-    if kind is EventType.SubOrchestrationInstanceCreated:
-        assert ev.instance_id is not None and ev.name is not None
-        start = HistoryEvent(
-            EventType.ExecutionStarted,
-            timestamp=now,
-            name=ev.name,
-            version=ev.version,
-            input=ev.input,
-            instance_id=ev.instance_id,
-            execution_id=child_execution_id(execution_id, ev.event_id),
-            parent=ParentInstance(
-                name=started.name or "",
-                instance_id=instance_id,
-                execution_id=execution_id,
-                task_schedule_id=ev.event_id,
-            ),
-        )
-        return Outbound(TaskMessage(mid, ev.instance_id, start, start.execution_id))
-    if kind is EventType.EventSent:
-        assert ev.instance_id is not None
-        raised = HistoryEvent(EventType.EventRaised, timestamp=now, name=ev.name, input=ev.input)
-        return Outbound(TaskMessage(mid, ev.instance_id, raised, None, instance_id))
-    if kind is EventType.ExecutionCompleted and started.parent is not None:
+    if ev.event_type is EventType.ExecutionCompleted and started.parent is not None:
         return _notify_parent(execution_id, started.parent, ev, now)
-    return None
+    origin = Origin(instance_id, execution_id, started.name or "", now)
+    delivery = ACTION_KINDS.deliver(ev, origin)
+    if delivery is None:
+        return None
+    mid = f"{execution_id}:{ev.event_id}:{int(ev.event_type)}"
+    message = TaskMessage(
+        mid,
+        delivery.instance_id,
+        delivery.event,
+        delivery.execution_id,
+        instance_id if delivery.from_origin else None,
+    )
+    return Outbound(message, delivery.to_work_items, delivery.visible_at)
 
 
 def _notify_parent(
