@@ -38,9 +38,12 @@ if str(ROOT) not in sys.path:
 from azure.core.exceptions import ResourceNotFoundError  # noqa: E402
 from azure.data.tables.aio import TableServiceClient  # noqa: E402
 
-from durable.client import DurableOrchestrationClient  # noqa: E402
+from durable.client import (  # noqa: E402
+    DurableOrchestrationClient,  # noqa: E402
+    DurableOrchestrationStatus,
+    OrchestrationRuntimeStatus,
+)
 from durable.core.history import EventType, HistoryEvent  # noqa: E402
-from durable.client import DurableOrchestrationStatus, OrchestrationRuntimeStatus  # noqa: E402
 from durable.storage.settings import TaskHubSettings  # noqa: E402
 from durable.storage.taskhub import TaskHub  # noqa: E402
 from tests.conftest import DEV_CONNECTION_STRING  # noqa: E402

@@ -39,8 +39,7 @@ def machine() -> dict[str, Any]:
 def hub_settings() -> dict[str, Any]:
     """The task hub settings the bench app's host.json resolves to with this code's
     defaults (partitions, sessions, concurrency), so that a run says what it ran with."""
-    from durable.storage.settings import read_host_json
-    from durable.storage.settings import TaskHubSettings
+    from durable.storage.settings import TaskHubSettings, read_host_json
 
     app = ROOT / "tests" / "apps" / "bench_app"
     env = {"BENCH_HUB_NAME": "benchsettings", "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
