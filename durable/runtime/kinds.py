@@ -52,7 +52,7 @@ class Decision:
     outbound: list[Outbound]
     row: InstanceUpdate
     visible: tuple[Any, ...]
-    live: Any | None = None
+    live: object | None = None
 
 
 @dataclass

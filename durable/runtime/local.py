@@ -34,7 +34,7 @@ from durable.runtime.activities import run_activity
 from durable.runtime.clock import Clock
 from durable.runtime.faults import crash_point
 from durable.runtime.outbox import Outbound
-from durable.storage.interface import ReceivedMessage
+from durable.storage.interface import ReceivedMessage, TaskHubStorage
 
 log = logging.getLogger("durable.local")
 
@@ -51,7 +51,7 @@ CLAIM_MARGIN_S = 1.0
 class LocalDelivery:
     def __init__(
         self,
-        hub: Any,
+        hub: TaskHubStorage,
         registry: DurableRegistry,
         clock: Clock,
         activity_limit: asyncio.Semaphore,

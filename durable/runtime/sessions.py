@@ -17,7 +17,7 @@ from durable.runtime.summary import HistorySummary
 
 @dataclass
 class LiveSession:
-    session: Any
+    session: object
     etag: str
     history: list[HistoryEvent]
     summary: HistorySummary
