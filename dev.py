@@ -4,7 +4,8 @@
 Works on a fresh machine with Python 3.11+ and Node 20+: it creates `.venv`, installs the
 package with its dev extra, installs Azurite from npm into `node_modules`, and then runs the
 sample app (the emulator starts Azurite by itself) or the test suite (against an Azurite it
-starts when none is listening).
+starts when none is listening). `python3 dev.py test --quick` runs only the pure tier
+(tests/unit: no Azurite, no subprocesses) and says how many tests ran in how long.
 """
 
 from __future__ import annotations
@@ -73,8 +74,41 @@ def start_azurite() -> subprocess.Popen[bytes] | None:
     return proc
 
 
+def quick(args: list[str]) -> int:
+    """The pure tier alone: seconds, and nothing to start."""
+    began = time.monotonic()
+    report = Path(tempfile.mkdtemp(prefix="quick-")) / "junit.xml"
+    code = subprocess.call(
+        [str(PY), "-m", "pytest", "tests/unit", "-q", "-m", "not azurite and not slow",
+         f"--junitxml={report}", *args],
+        cwd=ROOT,
+    )
+    elapsed = time.monotonic() - began
+    counts = _junit_counts(report)
+    print(f"quick tier (tests/unit, pure): {counts} in {elapsed:.1f} s; "
+          "`python3 dev.py test` runs every tier", flush=True)
+    return code
+
+
+def _junit_counts(report: Path) -> str:
+    import xml.etree.ElementTree as ET
+
+    try:
+        suite = ET.parse(report).getroot()
+    except (OSError, ET.ParseError):
+        return "no report"
+    node = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    if node is None:
+        return "no report"
+    total = int(node.get("tests", 0))
+    failed = int(node.get("failures", 0)) + int(node.get("errors", 0))
+    return f"{total} tests, {failed} failed"
+
+
 def test(args: list[str]) -> int:
     setup()
+    if "--quick" in args:
+        return quick([a for a in args if a != "--quick"])
     run([str(PY), "-m", "ruff", "check", "."])
     run([str(PY), "-m", "mypy"])
     azurite = start_azurite()
@@ -95,7 +129,7 @@ def main() -> int:
     commands = {"sample": sample, "test": test}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
-        print("usage: python3 dev.py sample [--port N] | test [pytest args]")
+        print("usage: python3 dev.py sample [--port N] | test [--quick] [pytest args]")
         return 2
     return commands[sys.argv[1]](sys.argv[2:])
 

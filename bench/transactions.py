@@ -29,8 +29,8 @@ from durable.runtime.worker import DurableWorker  # noqa: E402
 from durable.storage.settings import TaskHubSettings  # noqa: E402
 from durable.storage.taskhub import TaskHub  # noqa: E402
 from tests.integration import orchestrations  # noqa: E402,F401
-from tests.integration.helpers import wait_for_status  # noqa: E402
-from tests.integration.pump import QueuePump  # noqa: E402
+from tests.support.hubs import wait_for_status  # noqa: E402
+from tests.support.pump import QueuePump  # noqa: E402
 
 CASES = [("hello_sequence", None, "3 activities in sequence"), ("fan_out", 20, "20 in parallel")]
 

@@ -1,5 +1,10 @@
 """Shared fixtures: a real Azurite (reused when one listens, started otherwise) and a fresh
-task hub name per test so tests never see each other's data."""
+task hub name per test so tests never see each other's data.
+
+The tiers are folders: `tests/unit` is pure (no Azurite, no subprocess, milliseconds each);
+every test in `tests/integration` and `tests/e2e` needs Azurite and is marked `azurite`
+here; long multi-process ones are also marked `slow` in their modules. A unit test that
+asks for Azurite is a collection error, so the pure tier stays pure."""
 
 from __future__ import annotations
 
@@ -30,6 +35,23 @@ def _listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+STORAGE_FIXTURES = {"azurite", "connection_string"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        if tier in ("integration", "e2e"):
+            item.add_marker(pytest.mark.azurite)
+        elif tier == "unit":
+            used = STORAGE_FIXTURES & set(getattr(item, "fixturenames", ()))
+            if used:
+                raise pytest.UsageError(
+                    f"{item.nodeid} is in the pure tier but uses {sorted(used)}; move it to "
+                    "tests/integration"
+                )
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +96,9 @@ def hub_name() -> str:
 
 
 @pytest.fixture
-def connection_string(azurite: str) -> str:
-    os.environ.setdefault("AzureWebJobsStorage", azurite)
+def connection_string(azurite: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Azurite's connection string, also as the app setting `AzureWebJobsStorage` for the
+    test's duration (code that loads settings from the environment finds it there)."""
+    if not os.environ.get("AzureWebJobsStorage"):
+        monkeypatch.setenv("AzureWebJobsStorage", azurite)
     return azurite

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.e2e.durable_hosts import (
+from tests.support.durable_hosts import (
     duplicate_completions,
     durable_host,
     hub_for,

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.e2e.durable_hosts import (
+from tests.support.durable_hosts import (
     duplicate_completions,
     durable_host,
     hub_for,

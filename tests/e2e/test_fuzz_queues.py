@@ -24,7 +24,7 @@ from durable.runtime.worker import MAX_REQUEUES
 from durable.storage.partitions import partition_index
 from durable.storage.taskhub import TaskHub
 from tests.e2e.conftest import HostProcess
-from tests.e2e.durable_hosts import fresh_hub
+from tests.support.durable_hosts import fresh_hub
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,7 @@ from bench.chaos import (
 from durable.client import DurableOrchestrationClient
 from durable.storage.taskhub import TaskHub
 from tests.e2e.conftest import HostProcess
-from tests.e2e.durable_hosts import fresh_hub
+from tests.support.durable_hosts import fresh_hub
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import pytest
 import durable as df
 from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.storage.settings import TaskHubSettings
-from tests.integration.helpers import running_hub, wait_for_status
+from tests.support.hubs import running_hub, wait_for_status
 
 bp = df.Blueprint()
 

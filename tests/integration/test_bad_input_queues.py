@@ -22,7 +22,8 @@ from durable.errors import LargePayloadMissingError, MessageFormatError
 from durable.runtime.worker import MAX_REQUEUES, DurableWorker
 from durable.storage import TaskHub, TaskHubSettings
 from durable.storage.queues import REQUEUED_MEMBER
-from tests.integration import at, provisioned_hub
+from tests.support.events import at
+from tests.support.hubs import provisioned_hub
 
 pytestmark = pytest.mark.azurite
 

@@ -16,8 +16,8 @@ from durable.client import DurableOrchestrationClient
 from durable.core.status import OrchestrationRuntimeStatus
 from durable.runtime.worker import DurableWorker
 from durable.storage.settings import TaskHubSettings
-from tests.integration.helpers import wait_for_status as wait_status
-from tests.integration.pump import QueuePump
+from tests.support.hubs import wait_for_status as wait_status
+from tests.support.pump import QueuePump
 
 pytestmark = pytest.mark.azurite
 

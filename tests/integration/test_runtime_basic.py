@@ -7,7 +7,7 @@ import pytest
 from durable.core.history import EventType
 from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.storage.settings import TaskHubSettings
-from tests.integration.helpers import poll_until, running_hub, wait_for_status
+from tests.support.hubs import poll_until, running_hub, wait_for_status
 
 
 @pytest.fixture(params=[True, False], ids=["sessions", "replay"])

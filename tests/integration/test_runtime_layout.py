@@ -10,7 +10,7 @@ from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
 
 from durable.storage.settings import TaskHubSettings
-from tests.integration.helpers import running_hub, wait_for_status
+from tests.support.hubs import running_hub, wait_for_status
 
 
 async def test_hello_sequence_layout(connection_string: str) -> None:

@@ -12,7 +12,7 @@ from durable.core.history import EventType
 from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.runtime.clock import Clock
 from durable.storage.settings import TaskHubSettings
-from tests.integration.helpers import running_hub, wait_for_status
+from tests.support.hubs import running_hub, wait_for_status
 
 
 async def test_five_megabyte_activity_result_round_trips(

@@ -12,8 +12,8 @@ from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.runtime.worker import DurableWorker
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
-from tests.integration.helpers import running_hub, wait_for_status
-from tests.integration.pump import QueuePump
+from tests.support.hubs import running_hub, wait_for_status
+from tests.support.pump import QueuePump
 
 
 async def test_failed_local_handling_releases_the_queued_copy(

@@ -16,7 +16,8 @@ from durable.core.history import EventType, HistoryEvent
 from durable.errors import HistoryConflictError
 from durable.storage import TaskHub, TaskHubSettings
 from durable.storage.names import history_table_name
-from tests.integration import at, numbered_events, provisioned_hub, sample_events
+from tests.support.events import at, numbered_events, sample_events
+from tests.support.hubs import provisioned_hub
 
 pytestmark = pytest.mark.azurite
 

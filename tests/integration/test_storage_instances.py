@@ -13,7 +13,8 @@ from durable.core.history import OrchestrationStatus
 from durable.errors import InstanceConflictError, InstanceNotFoundError
 from durable.storage import InstanceRecord, InstanceUpdate, TaskHub
 from durable.storage.names import instances_table_name
-from tests.integration import at, provisioned_hub
+from tests.support.events import at
+from tests.support.hubs import provisioned_hub
 
 pytestmark = pytest.mark.azurite
 

@@ -16,7 +16,8 @@ from durable.core.history import EventType, HistoryEvent
 from durable.core.messages import TaskMessage
 from durable.errors import MessageFormatError
 from durable.storage import OutboundMessage, ReceivedMessage, TaskHub, codec
-from tests.integration import at, provisioned_hub, sample_events
+from tests.support.events import at, sample_events
+from tests.support.hubs import provisioned_hub
 
 pytestmark = pytest.mark.azurite
 

@@ -12,7 +12,7 @@ from azure.storage.queue.aio import QueueServiceClient
 
 from durable.errors import StorageUnavailableError
 from durable.storage import TaskHub, TaskHubSettings
-from tests.integration import numbered_events
+from tests.support.events import numbered_events
 
 pytestmark = pytest.mark.azurite
 

@@ -15,7 +15,7 @@ import pytest
 
 from durable.core import DurableOrchestrationContext, OrchestrationStatus
 from durable.core.replay import EpisodeResult
-from tests.unit.harness import Harness
+from tests.support.harness import Harness
 
 Gen = Generator[Any, Any, Any]
 Ctx = DurableOrchestrationContext

@@ -14,7 +14,7 @@ from durable.core.actions import SendEvent
 from durable.core.entities import response_message
 from durable.core.history import FailureDetails
 from durable.errors import TaskFailedError
-from tests.unit.harness import Harness
+from tests.support.harness import Harness
 
 Gen = Generator[Any, Any, Any]
 Ctx = DurableOrchestrationContext

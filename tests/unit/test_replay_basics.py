@@ -10,7 +10,7 @@ from durable.core import DurableOrchestrationContext, OrchestrationStatus
 from durable.core.actions import CreateTimer, ScheduleTask
 from durable.core.history import EventType
 from durable.errors import TaskFailedError
-from tests.unit.harness import T0, Harness, kinds
+from tests.support.harness import T0, Harness, kinds
 
 Gen = Generator[Any, Any, Any]
 Ctx = DurableOrchestrationContext

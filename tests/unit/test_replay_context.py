@@ -9,7 +9,7 @@ from typing import Any
 
 from durable.core import DurableOrchestrationContext, OrchestrationStatus
 from durable.core.history import EventType
-from tests.unit.harness import T0, Harness, kinds
+from tests.support.harness import T0, Harness, kinds
 
 Gen = Generator[Any, Any, Any]
 Ctx = DurableOrchestrationContext

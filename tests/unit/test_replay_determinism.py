@@ -8,7 +8,7 @@ from typing import Any
 
 from durable.core import DurableOrchestrationContext, OrchestrationStatus
 from durable.core.history import EventType
-from tests.unit.harness import Harness, kinds
+from tests.support.harness import Harness, kinds
 
 Gen = Generator[Any, Any, Any]
 Ctx = DurableOrchestrationContext

@@ -9,7 +9,7 @@ from durable.core import DurableOrchestrationContext, OrchestrationStatus
 from durable.core import events as ev
 from durable.core.actions import ScheduleTask
 from durable.core.history import EventType
-from tests.unit.harness import Harness, kinds
+from tests.support.harness import Harness, kinds
 
 Gen = Generator[Any, Any, Any]
 Ctx = DurableOrchestrationContext

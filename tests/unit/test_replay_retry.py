@@ -10,7 +10,7 @@ import pytest
 
 from durable.core import DurableOrchestrationContext, OrchestrationStatus, RetryOptions
 from durable.core.actions import CreateSubOrchestration, CreateTimer, ScheduleTask
-from tests.unit.harness import T0, Harness, kinds
+from tests.support.harness import T0, Harness, kinds
 
 Gen = Generator[Any, Any, Any]
 Ctx = DurableOrchestrationContext

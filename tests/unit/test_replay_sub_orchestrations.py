@@ -9,7 +9,7 @@ from durable.core import DurableOrchestrationContext, OrchestrationStatus, Paren
 from durable.core.actions import CreateSubOrchestration
 from durable.core.history import EventType
 from durable.errors import TaskFailedError
-from tests.unit.harness import Harness
+from tests.support.harness import Harness
 
 Gen = Generator[Any, Any, Any]
 Ctx = DurableOrchestrationContext

@@ -11,7 +11,7 @@ import pytest
 
 from durable.core import DurableOrchestrationContext, OrchestrationStatus, dumps, loads
 from durable.errors import DurableError, SerializationError
-from tests.unit.harness import Harness
+from tests.support.harness import Harness
 
 Gen = Generator[Any, Any, Any]
 Ctx = DurableOrchestrationContext

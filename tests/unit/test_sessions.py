@@ -15,7 +15,7 @@ from durable.core import (
 )
 from durable.core import events as ev
 from durable.core.history import HistoryEvent
-from tests.unit.harness import T0, Harness
+from tests.support.harness import T0, Harness
 
 Gen = Generator[Any, Any, Any]
 Ctx = DurableOrchestrationContext

@@ -1,4 +1,5 @@
-"""Shared pieces of the backend tests: a running worker with its pump, and status polling."""
+"""Task hubs for tests on Azurite: a provisioned hub deleted afterwards, a running worker
+with its pump, and status polling with deadlines."""
 
 from __future__ import annotations
 
@@ -16,13 +17,29 @@ from durable.runtime.worker import DurableWorker
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 from tests.integration import orchestrations  # noqa: F401  (registers the test functions)
-from tests.integration.pump import QueuePump
+from tests.support.pump import QueuePump
 
 FINISHED = (
     OrchestrationRuntimeStatus.Completed,
     OrchestrationRuntimeStatus.Failed,
     OrchestrationRuntimeStatus.Terminated,
 )
+
+
+@asynccontextmanager
+async def provisioned_hub(
+    connection_string: str, hub_name: str, partition_count: int = 4
+) -> AsyncIterator[TaskHub]:
+    """A created hub that is deleted afterwards, so Azurite does not fill up."""
+    settings = TaskHubSettings(
+        hub_name=hub_name, connection_string=connection_string, partition_count=partition_count
+    )
+    async with TaskHub(settings) as hub:
+        await hub.create_if_not_exists()
+        try:
+            yield hub
+        finally:
+            await hub.delete()
 
 
 @dataclass

@@ -12,7 +12,7 @@ from durable.core.history import EventType, HistoryEvent
 from durable.core.messages import TaskMessage
 from durable.errors import MessageFormatError
 from durable.storage import codec
-from tests.integration import sample_events
+from tests.support.events import sample_events
 
 
 def _same(a: HistoryEvent, b: HistoryEvent) -> None:

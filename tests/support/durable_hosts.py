@@ -16,7 +16,7 @@ from durable.core.history import EventType, HistoryEvent
 from durable.storage.instance_store import InstanceRecord
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
-from tests.e2e.conftest import HostProcess
+from tests.support.hosts import HostProcess
 
 TERMINAL = {"Completed", "Failed", "Terminated"}
 
