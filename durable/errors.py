@@ -16,8 +16,10 @@ class DurableError(Exception):
 
 
 def error_text(error: BaseException) -> str:
-    """`str(error)`, or what can be said when the exception's own `__str__` fails: a user's
-    exception must never turn the recording of its failure into a second failure."""
+    """Return `str(error)`, or what can be said when its own `__str__` fails.
+
+    A user's exception must never turn the recording of its failure into a second failure.
+    """
     try:
         return str(error)
     except Exception as exc:
@@ -41,9 +43,11 @@ class FailureDetails:
     def from_exception(
         cls, error: BaseException, *, hide_frames_of: str | None = None
     ) -> FailureDetails:
-        """The one way a failure is recorded from an exception (activity, orchestrator, test
-        runner). `hide_frames_of` names a module whose frame at the top of the traceback is
-        the library's own caller, not the user's code, and is left out of the stack."""
+        """Record a failure from an exception, the one way every part of the library does.
+
+        `hide_frames_of` names a module whose frame at the top of the traceback is the
+        library's own caller, not the user's code, and is left out of the stack.
+        """
         return cls(type(error).__name__, error_text(error), _stack_of(error, hide_frames_of))
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,16 +96,20 @@ class NonDeterminismError(OrchestrationError):
 
 
 class InvalidOrchestratorError(OrchestrationError):
-    """The orchestrator function cannot be driven by replay: it is `async def`, it yielded
-    something that is not a task (a helper generator, a list, a coroutine), or it returned a
-    task instead of yielding it. The message names the fix."""
+    """The orchestrator function cannot be driven by replay.
+
+    It is `async def`, it yielded something that is not a task (a helper generator, a list,
+    a coroutine), or it returned a task instead of yielding it. The message names the fix.
+    """
 
 
 class TaskFailedError(OrchestrationError):
-    """An activity, sub-orchestration or entity call failed; raised at the orchestrator's
-    `yield`. `str(e)` is the original error message, so `except Exception as e: str(e)` reads
-    as it does in Durable Functions; the original type name and stack are kept as fields
-    instead of being glued into the message."""
+    """An activity, sub-orchestration or entity call failed; raised at the `yield`.
+
+    `str(e)` is the original error message, so `except Exception as e: str(e)` reads as it
+    does in Durable Functions; the original type name and stack are kept as fields
+    (`error_type`, `stack_trace`, `failure_details`) instead of being glued into the message.
+    """
 
     def __init__(
         self,
@@ -121,13 +129,19 @@ class TaskFailedError(OrchestrationError):
 
 
 class OrchestratorNotFoundError(OrchestrationError):
-    """An instance names an orchestrator function the app does not define (renamed, removed,
-    or in a module `function_app.py` does not import); the instance fails with this."""
+    """An instance names an orchestrator function the app does not define.
+
+    It was renamed, removed, or lives in a module `function_app.py` does not import; the
+    instance fails with this error.
+    """
 
 
 class ActivityNotFoundError(OrchestrationError):
-    """A work item names an activity the app does not define; the activity task fails with
-    this, so the orchestrator sees it at its `yield` and may handle it."""
+    """A work item names an activity the app does not define.
+
+    The activity task fails with this error, so the orchestrator sees it at its `yield` and
+    may handle it.
+    """
 
 
 class TaskAlreadyCompletedError(OrchestrationError, ValueError):
@@ -154,13 +168,17 @@ class InstanceConflictError(TaskHubError):
 
 
 class MessageFormatError(TaskHubError, ValueError):
-    """A queue message body is not a task message in this library's format (not JSON, not
-    base64 of JSON, or missing fields). Redelivering it will not help."""
+    """A queue message body is not a task message in this library's format.
+
+    It is not JSON, not base64 of JSON, or misses fields. Redelivering it will not help.
+    """
 
 
 class LargePayloadMissingError(TaskHubError):
-    """A row or message refers to an offloaded payload blob that no longer exists (typically
-    because the instance was purged while the message was in flight)."""
+    """A row or message refers to an offloaded payload blob that no longer exists.
+
+    Typically the instance was purged while the message was in flight.
+    """
 
 
 # --- client errors ------------------------------------------------------------------------
@@ -171,11 +189,11 @@ class ClientError(DurableError):
 
 
 class InstanceNotFoundError(ClientError):
-    pass
+    """No instance has the id a request names (it never existed, or was purged)."""
 
 
 class InstanceAlreadyExistsError(ClientError):
-    pass
+    """A start names the id of an instance that is still running (or pending)."""
 
 
 class InvalidInstanceStateError(ClientError):
@@ -183,9 +201,11 @@ class InvalidInstanceStateError(ClientError):
 
 
 class ManagementApiError(ClientError):
-    """A management API request answered with something other than success: the HTTP
-    status and the `Message` of Durable Functions' JSON error body (plus any extra members,
-    such as `ExceptionMessage`)."""
+    """A management API request answered with something other than success.
+
+    It carries the HTTP status and the `Message` of Durable Functions' JSON error body, plus
+    any extra members (such as `ExceptionMessage`).
+    """
 
     def __init__(self, status: int, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -209,5 +229,8 @@ class FunctionRegistrationError(DurableError):
 
 
 class SerializationError(DurableError, ValueError):
-    """A payload could not be turned into JSON (or back). The message names the value's type
-    and where it was passed, e.g. "input of activity 'book_hotel'"."""
+    """A payload could not be turned into JSON (or back).
+
+    The message names the value's type and where it was passed, e.g. "input of activity
+    'book_hotel'".
+    """

@@ -87,6 +87,8 @@ DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class ExternalEvent:
+    """An external event the test raises: `after` a delay from the start, or when idle."""
+
     name: str
     data: Any = None
     after: timedelta | float | None = None
@@ -94,6 +96,8 @@ class ExternalEvent:
 
 @dataclass(frozen=True)
 class Terminate:
+    """A termination the test asks for, timed like an `ExternalEvent`."""
+
     reason: Any = None
     after: timedelta | float | None = None
 
@@ -112,8 +116,11 @@ class ActivityCall:
 
 @dataclass
 class OrchestrationRun:
-    """The outcome of `run_orchestrator`. `output` and `custom_status` are decoded values;
-    for a failed run `output` is the failure message and `failure_details` says more."""
+    """The outcome of `run_orchestrator`, for assertions.
+
+    `output` and `custom_status` are decoded values; for a failed run `output` is the
+    failure message and `failure_details` says more.
+    """
 
     instance_id: str
     status: OrchestrationRuntimeStatus
@@ -131,6 +138,7 @@ class OrchestrationRun:
 
     @property
     def succeeded(self) -> bool:
+        """Whether the orchestration completed (rather than failed, or still runs)."""
         return self.status is OrchestrationRuntimeStatus.Completed
 
     def inputs_of(self, activity: str) -> list[Any]:

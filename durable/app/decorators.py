@@ -38,6 +38,11 @@ class _DurableDecorators(DecoratorApi):
     def orchestration_trigger(
         self, context_name: str, orchestration: str | None = None
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a generator function as orchestrator `orchestration` (default: its name).
+
+        The function gets a `DurableOrchestrationContext` as `context_name`.
+        """
+
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             user_fn = _unwrap(fn)
             if inspect.iscoroutinefunction(user_fn) or inspect.isasyncgenfunction(user_fn):
@@ -53,6 +58,11 @@ class _DurableDecorators(DecoratorApi):
     def activity_trigger(
         self, input_name: str, activity: str | None = None
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a function (`def` or `async def`) as activity `activity`.
+
+        The name defaults to the function's; the function gets the input as `input_name`.
+        """
+
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             return self._add_durable(DurableKind.ACTIVITY, activity, input_name, fn)
 
@@ -61,6 +71,11 @@ class _DurableDecorators(DecoratorApi):
     def entity_trigger(
         self, context_name: str, entity_name: str | None = None
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a function as entity `entity_name` (default: the function's name).
+
+        The function gets a `DurableEntityContext` as `context_name`.
+        """
+
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             return self._add_durable(DurableKind.ENTITY, entity_name, context_name, fn)
 

@@ -72,7 +72,8 @@ class DurableOrchestrationClient:
 
         `functions` is the app's registry: starts are checked against its orchestrators
         unless `check_function_names=False`, which lets a process that does not load the
-        app (the `durable` command line) start orchestrators it cannot see."""
+        app (the `durable` command line) start orchestrators it cannot see.
+        """
         self._settings = settings
         self._hub = hub
         self._hub_source: HubSource | None = None
@@ -91,8 +92,11 @@ class DurableOrchestrationClient:
         clock: Clock,
         others: ClientSource | None = None,
     ) -> DurableOrchestrationClient:
-        """The client of a process that runs the app: its task hub comes from (and is
-        shared through) the composition root, as do clients of other hubs."""
+        """The client of a process that runs the app.
+
+        Its task hub comes from (and is shared through) the composition root, as do the
+        clients of other hubs.
+        """
         client = cls(settings, functions=functions, clock=clock)
         client._hub_source = hub_source
         client._others = others
@@ -175,7 +179,9 @@ class DurableOrchestrationClient:
         show_input: bool = False,
     ) -> DurableOrchestrationStatus:
         """The status, or a falsy status (with `message`) when there is no such instance.
-        History is that of the current execution; a Pending instance has none yet."""
+
+        History is that of the current execution; a Pending instance has none yet.
+        """
         instance_id_arg(instance_id)
         for flag, name in ((show_history, "show_history"), (show_input, "show_input"),
                            (show_history_output, "show_history_output")):
@@ -205,6 +211,7 @@ class DurableOrchestrationClient:
         created_time_to: datetime | None = None,
         runtime_status: list[OrchestrationRuntimeStatus] | None = None,
     ) -> list[DurableOrchestrationStatus]:
+        """The statuses of the instances created in the range with one of the statuses."""
         found: list[DurableOrchestrationStatus] = []
         token: str | None = None
         while True:
@@ -230,8 +237,10 @@ class DurableOrchestrationClient:
         continuation_token: str | None = None,
         show_input: bool = True,
     ) -> tuple[list[DurableOrchestrationStatus], str | None]:
-        """One page of at most `page_size` statuses and the token of the next (None at the
-        end): the paging of the HTTP API's `GET instances` and of `durable get-instances`."""
+        """One page of at most `page_size` statuses, and the token of the next (None: end).
+
+        It is the paging of the HTTP API's `GET instances` and of `durable get-instances`.
+        """
         time_arg(created_time_from, "created_time_from")
         time_arg(created_time_to, "created_time_to")
         runtime_status = statuses_arg(runtime_status, "runtime_status")
@@ -270,6 +279,10 @@ class DurableOrchestrationClient:
         task_hub_name: str | None = None,
         connection_name: str | None = None,
     ) -> None:
+        """Send event `event_name` with `event_data` to a Pending, Running or Suspended instance.
+
+        `task_hub_name` / `connection_name` address an instance of another hub or account.
+        """
         instance_id_arg(instance_id)
         text_arg(event_name, "event_name", required=True)
         data = serialization.dumps(event_data, where=f"event_data of event '{event_name}'")
@@ -295,6 +308,7 @@ class DurableOrchestrationClient:
                                                    input=text))
 
     async def suspend(self, instance_id: str, reason: str | None = None) -> None:
+        """Pause a Pending or Running instance: events it gets wait until it is resumed."""
         text_arg(reason, "reason")
         record = await self._require(instance_id)
         status = record.runtime_status
@@ -307,6 +321,7 @@ class DurableOrchestrationClient:
                                                    reason=reason))
 
     async def resume(self, instance_id: str, reason: str | None = None) -> None:
+        """Let a Suspended instance go on, with the events that arrived meanwhile."""
         text_arg(reason, "reason")
         record = await self._require(instance_id)
         if record.runtime_status is not OrchestrationRuntimeStatus.Suspended:
@@ -324,8 +339,10 @@ class DurableOrchestrationClient:
         task_hub_name: str | None = None,
         connection_name: str | None = None,
     ) -> None:
-        """Re-run the failed work of a Failed instance (and of its failed
-        sub-orchestrations); what succeeded before is replayed, not re-run."""
+        """Re-run the failed work of a Failed instance and of its failed sub-orchestrations.
+
+        What succeeded before is replayed, not run again.
+        """
         text_arg(reason, "reason")
         client = self._other(task_hub_name, connection_name)
         record = await client._require(instance_id)
@@ -341,8 +358,10 @@ class DurableOrchestrationClient:
         await hub.queues.send(TaskMessage(uuid.uuid4().hex, instance_id, event, None))
 
     def _other(self, task_hub: str | None, connection: str | None) -> DurableOrchestrationClient:
-        """The client of another hub or account (the `task_hub_name` / `connection_name`
-        arguments of some SDK methods)."""
+        """The client of another hub or account.
+
+        Some SDK methods take `task_hub_name` / `connection_name` to address one.
+        """
         if not task_hub and not connection:
             return self
         if self._others is not None:
@@ -366,9 +385,11 @@ class DurableOrchestrationClient:
         created_time_to: datetime | None = None,
         runtime_status: list[OrchestrationRuntimeStatus] | None = None,
     ) -> PurgeHistoryResult:
-        """Purge the instances created in the range with one of the statuses (any status
-        when None). Unlike Durable Functions, non-terminal statuses asked for are honoured,
-        not silently dropped from the filter."""
+        """Purge the instances created in the range with one of the statuses (None: any).
+
+        Unlike Durable Functions, non-terminal statuses asked for are honoured, not silently
+        dropped from the filter.
+        """
         found = await self.get_status_by(created_time_from, created_time_to, runtime_status)
         hub = await self._taskhub()
         limit = asyncio.Semaphore(PURGE_CONCURRENCY)
@@ -414,8 +435,11 @@ class DurableOrchestrationClient:
         timeout_in_milliseconds: int = 10000,
         retry_interval_in_milliseconds: int = 1000,
     ) -> func.HttpResponse:
-        """As the SDK: Completed → 200 with the output; Terminated/Canceled → 200 and Failed
-        → 500 with the status; still running at the timeout → the check-status response."""
+        """Wait for the instance, answering as the SDK does.
+
+        Completed: 200 with the output; Terminated or Canceled: 200, and Failed: 500, with
+        the status; still running at the timeout: the check-status response.
+        """
         number_arg(timeout_in_milliseconds, "timeout_in_milliseconds")
         number_arg(retry_interval_in_milliseconds, "retry_interval_in_milliseconds")
         status = await self.wait_for_final_status(

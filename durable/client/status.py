@@ -38,6 +38,12 @@ def parse_json_text(text: str | None) -> Any:
 
 
 class DurableOrchestrationStatus:
+    """The status of an instance, as the SDK's client and the status endpoint give it.
+
+    It is falsy when the instance was not found (then `message` says so); unknown keyword
+    arguments become attributes, as in the SDK.
+    """
+
     def __init__(
         self,
         name: str | None = None,
@@ -65,38 +71,47 @@ class DurableOrchestrationStatus:
 
     @property
     def name(self) -> str | None:
+        """The orchestrator function's name."""
         return self._name
 
     @property
     def instance_id(self) -> str | None:
+        """The instance id."""
         return self._instance_id
 
     @property
     def created_time(self) -> datetime | None:
+        """When the current execution was started (UTC)."""
         return self._created_time
 
     @property
     def last_updated_time(self) -> datetime | None:
+        """When the instance last changed (UTC)."""
         return self._last_updated_time
 
     @property
     def input_(self) -> Any:
+        """The input, when asked for (`show_input`)."""
         return self._input
 
     @property
     def output(self) -> Any:
+        """The output: the result, the failure message, or the termination reason."""
         return self._output
 
     @property
     def runtime_status(self) -> OrchestrationRuntimeStatus | None:
+        """Where the instance is in its life cycle."""
         return self._runtime_status
 
     @property
     def custom_status(self) -> Any:
+        """What the orchestrator last set with `set_custom_status` (None if never)."""
         return self._custom_status
 
     @property
     def history(self) -> list[dict[str, Any]] | None:
+        """The history events, when asked for (`show_history`)."""
         return self._history
 
     def __bool__(self) -> bool:
@@ -120,8 +135,11 @@ class DurableOrchestrationStatus:
 
     @classmethod
     def from_json(cls, json_obj: Any) -> DurableOrchestrationStatus:
-        """Read a status endpoint body (dict or JSON text), as the SDK does; a body that is
-        not an object (an error text) becomes a falsy status carrying it as `message`."""
+        """Read a status endpoint body (dict or JSON text), as the SDK does.
+
+        A body that is not an object (an error text) becomes a falsy status carrying it as
+        `message`.
+        """
         if isinstance(json_obj, str):
             try:
                 json_obj = json.loads(json_obj)
@@ -155,9 +173,11 @@ class PurgeHistoryResult:
 
     @property
     def instances_deleted(self) -> int:
+        """How many instances were purged."""
         return self._instances_deleted
 
     def to_json(self) -> dict[str, int]:
+        """The JSON body of the purge endpoints."""
         return {"instancesDeleted": self._instances_deleted}
 
     def __repr__(self) -> str:

@@ -1,7 +1,8 @@
-"""`DurableOrchestrationContext`: the object an orchestrator receives, with the names and
-argument names of the Durable Functions Python SDK, so orchestrators written for it run here
-unchanged. Every call is deterministic: it depends only on history and on the order of
-calls, never on the clock, randomness or I/O.
+"""`DurableOrchestrationContext`: the object an orchestrator receives.
+
+It has the names and argument names of the Durable Functions Python SDK, so orchestrators
+written for it run here unchanged. Every call is deterministic: it depends only on history
+and on the order of calls, never on the clock, randomness or I/O.
 """
 
 from __future__ import annotations
@@ -57,19 +58,23 @@ class DurableOrchestrationContext:
 
     @property
     def instance_id(self) -> str:
+        """The id of the orchestration instance."""
         return self._state.instance_id
 
     @property
     def parent_instance_id(self) -> str | None:
+        """The id of the parent, for a sub-orchestration (None for a top-level one)."""
         parent = self._state.parent
         return parent.instance_id if parent is not None else None
 
     @property
     def function_name(self) -> str:
+        """The orchestrator function's registered name."""
         return self._state.name
 
     @property
     def version(self) -> str | None:
+        """The version the instance was started with (None if unversioned)."""
         return self._state.version
 
     @property
@@ -89,26 +94,31 @@ class DurableOrchestrationContext:
 
     @property
     def will_continue_as_new(self) -> bool:
+        """Whether `continue_as_new` was called in this execution."""
         return self._state.will_continue_as_new
 
     @property
     def custom_status(self) -> Any:
+        """The custom status set last (or carried over from the previous execution)."""
         if not self._custom_status_set:
             return loads(self._state.custom_status_json)
         return self._custom_status
 
     def get_input(self) -> Any:
+        """The orchestration's input, decoded from JSON."""
         return loads(self._state.input_json)
 
     # --- scheduling work -----------------------------------------------------------------
 
     def call_activity(self, name: Any, input_: Any = None) -> Task[Any]:
+        """Schedule activity `name` (or the activity function itself) with `input_`."""
         activity = function_name(name, "name")
         return self._activity(activity, dumps(input_, f"input of activity '{activity}'"))
 
     def call_activity_with_retry(
         self, name: Any, retry_options: RetryOptions, input_: Any = None
     ) -> Task[Any]:
+        """Schedule an activity, retried on failure as `retry_options` says."""
         activity = function_name(name, "name")
         _check_retry_options(retry_options)
         input_json = dumps(input_, f"input of activity '{activity}'")
@@ -117,10 +127,13 @@ class DurableOrchestrationContext:
     def call_sub_orchestrator(
         self, name: Any, input_: Any = None, instance_id: str | None = None
     ) -> Task[Any]:
-        """Without `instance_id` the child is "{this instance id}:{sequence number}": the
-        same on every replay and readable in tools. Durable Task bases it on the execution
-        id instead; with this scheme a later generation (after continue_as_new) reuses the
-        ids of earlier generations' children, so pass explicit ids if those may overlap."""
+        """Start orchestrator `name` as a child of this one and wait for its output.
+
+        Without `instance_id` the child is "{this instance id}:{sequence number}": the same
+        on every replay and readable in tools. Durable Task bases it on the execution id
+        instead; with this scheme a later generation (after continue_as_new) reuses the ids
+        of earlier generations' children, so pass explicit ids if those may overlap.
+        """
         orchestrator = function_name(name, "name")
         _check_instance_id(instance_id)
         input_json = dumps(input_, f"input of sub-orchestrator '{orchestrator}'")
@@ -133,6 +146,7 @@ class DurableOrchestrationContext:
         input_: Any = None,
         instance_id: str | None = None,
     ) -> Task[Any]:
+        """Start a sub-orchestration, started again on failure as `retry_options` says."""
         orchestrator = function_name(name, "name")
         _check_retry_options(retry_options)
         _check_instance_id(instance_id)
@@ -152,14 +166,17 @@ class DurableOrchestrationContext:
         return task if isinstance(task, TimerTask) else TimerTask(-1, when)
 
     def wait_for_external_event(self, name: str) -> Task[Any]:
+        """A task completed by the next event `name` raised on this instance."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty event name, got {name!r}")
         return self._state.wait_for_event(name, AtomicTask(name, f"external event '{name}'"))
 
     def task_all(self, activities: Sequence[Task[Any]]) -> Task[list[Any]]:
+        """A task completed when every task is (fan-in), with their results in order."""
         return WhenAllTask(activities)
 
     def task_any(self, activities: Sequence[Task[Any]]) -> Task[Task[Any]]:
+        """A task completed by the first of the tasks to complete; its result is that task."""
         return WhenAnyTask(activities)
 
     # --- entities ------------------------------------------------------------------------
@@ -170,6 +187,7 @@ class DurableOrchestrationContext:
         operationName: str,
         operationInput: Any = None,  # noqa: N803
     ) -> Task[Any]:
+        """Call operation `operationName` of an entity and wait for its result."""
         request_id = self._send_to_entity(entityId, operationName, operationInput, signal=False)
         task = EntityCallTask(request_id, f"entity operation '{operationName}' on {entityId}")
         return self._state.wait_for_event(request_id, task)
@@ -180,17 +198,22 @@ class DurableOrchestrationContext:
         operationName: str,
         operationInput: Any = None,  # noqa: N803
     ) -> None:
+        """Send operation `operationName` to an entity without waiting for it."""
         self._send_to_entity(entityId, operationName, operationInput, signal=True)
 
     # --- the execution as a whole --------------------------------------------------------
 
     def continue_as_new(self, input_: Any) -> None:
-        """Finish this execution and start a fresh one with `input_` (and an empty history)
-        once the orchestrator next yields or returns; calls after this one are ignored."""
+        """Finish this execution and start a fresh one with `input_` and an empty history.
+
+        That happens once the orchestrator next yields or returns; calls after this one are
+        ignored.
+        """
         self._state.continue_as_new_input = dumps(input_, "input of continue_as_new")
         self._state.will_continue_as_new = True
 
     def set_custom_status(self, status: Any) -> None:
+        """Publish `status` (any JSON value) in the instance's status, for clients to read."""
         self._state.custom_status_json = dumps(status, "custom status")
         self._custom_status, self._custom_status_set = status, True
 

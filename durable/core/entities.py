@@ -38,6 +38,7 @@ class EntityId:
             raise ValueError(f"EntityId key must be a string, got {self.key!r}")
 
     def get_scheduler_id(self) -> str:
+        """The entity's instance id, `@{name lowercased}@{key}`, as Durable Functions has it."""
         return f"@{self.name.lower()}@{self.key}"
 
     @staticmethod
@@ -60,6 +61,7 @@ def request_message(
     signal: bool,
     parent_instance_id: str | None,
 ) -> str:
+    """The JSON of an operation request, in the shape both sides of the exchange read."""
     return json.dumps(
         {
             "id": request_id,
@@ -103,8 +105,11 @@ def parse_response(text: str | None) -> tuple[str | None, FailureDetails | None]
 
 
 class EntityCallTask(AtomicTask):
-    """The task `call_entity` returns: completed by the entity's response event, whose
-    payload is a response message rather than the bare result."""
+    """The task `call_entity` returns.
+
+    It is completed by the entity's response event, whose payload is a response message
+    rather than the bare result.
+    """
 
     def _resolve(self, payload: str | None) -> None:
         try:

@@ -40,14 +40,17 @@ class RetryOptions:
 
     @property
     def first_retry_interval_in_milliseconds(self) -> int:
+        """The wait before the second attempt."""
         return self._first
 
     @property
     def max_number_of_attempts(self) -> int:
+        """Attempts in all, the first one included."""
         return self._max_attempts
 
     @property
     def backoff_coefficient(self) -> float:
+        """Each wait is the previous one times this (1: the same wait every time)."""
         return self._backoff
 
     @backoff_coefficient.setter
@@ -58,6 +61,7 @@ class RetryOptions:
 
     @property
     def max_retry_interval_in_milliseconds(self) -> int | None:
+        """The longest wait between attempts (None: Durable Functions' 6 days)."""
         return self._max_interval
 
     @max_retry_interval_in_milliseconds.setter
@@ -67,6 +71,7 @@ class RetryOptions:
 
     @property
     def retry_timeout_in_milliseconds(self) -> int | None:
+        """No attempt starts this long after the first one (None: no limit)."""
         return self._timeout
 
     @retry_timeout_in_milliseconds.setter

@@ -26,8 +26,10 @@ _RUNNING, _SUCCEEDED, _FAILED = 0, 1, 2
 
 
 class Task(Generic[T]):
-    """Something an orchestrator can `yield`; the yield evaluates to its result or raises
-    its exception."""
+    """Something an orchestrator can `yield`.
+
+    The yield evaluates to the task's result, or raises its exception.
+    """
 
     def __init__(self) -> None:
         self._state = _RUNNING
@@ -42,16 +44,21 @@ class Task(Generic[T]):
 
     @property
     def is_faulted(self) -> bool:
+        """True once the task failed."""
         return self._state == _FAILED
 
     @property
     def exception(self) -> BaseException | None:
+        """The error of a failed task (None otherwise)."""
         return self._exception
 
     @property
     def result(self) -> T:
-        """The value; for a faulted task this raises its exception (rather than returning the
-        exception object) so that a failure cannot be mistaken for a value."""
+        """The value of a completed task.
+
+        For a faulted task this raises its exception (rather than returning the exception
+        object), so that a failure cannot be mistaken for a value.
+        """
         if self._exception is not None:
             raise self._exception
         return self._value  # type: ignore[no-any-return]
@@ -91,8 +98,10 @@ TaskBase = Task  # the SDK's name for the base class
 
 
 class AtomicTask(Task[Any]):
-    """One scheduled unit: an activity, a sub-orchestration, an external event or an entity
-    call. `id` is the sequence number for scheduled work and the event name for events."""
+    """One scheduled unit: an activity, a sub-orchestration, an external event, an entity call.
+
+    `id` is the sequence number for scheduled work and the event name for events.
+    """
 
     def __init__(self, id_: int | str, description: str) -> None:
         super().__init__()
@@ -103,8 +112,11 @@ class AtomicTask(Task[Any]):
         return self.description
 
     def _resolve(self, payload: str | None) -> None:
-        """Complete from a JSON payload; a payload that cannot be decoded fails the task
-        (the orchestrator sees the SerializationError at its yield)."""
+        """Complete from a JSON payload.
+
+        A payload that cannot be decoded fails the task (the orchestrator sees the
+        SerializationError at its yield).
+        """
         try:
             value = loads(payload)
         except SerializationError as exc:
@@ -114,8 +126,11 @@ class AtomicTask(Task[Any]):
 
 
 class TimerTask(AtomicTask):
-    """A durable timer. Cancelling it lets the orchestration finish without waiting; the
-    timer message still arrives later and is ignored."""
+    """A durable timer.
+
+    Cancelling it lets the orchestration finish without waiting; the timer message still
+    arrives later and is ignored.
+    """
 
     def __init__(self, id_: int, fire_at: datetime) -> None:
         super().__init__(id_, f"timer #{id_} at {fire_at.isoformat()}")
@@ -124,9 +139,11 @@ class TimerTask(AtomicTask):
 
     @property
     def is_cancelled(self) -> bool:
+        """Whether `cancel` was called."""
         return self._cancelled
 
     def cancel(self) -> None:
+        """Stop waiting for the timer (an orchestration may finish with it pending)."""
         if self.is_completed:
             raise TaskAlreadyCompletedError(
                 f"Cannot cancel {self.description}: it has already fired."
@@ -155,8 +172,11 @@ class CompoundTask(Task[T], ABC):
 
 
 class WhenAllTask(CompoundTask[list[Any]]):
-    """Results in the children's order. Fails as soon as one child fails, with that child's
-    error, as the Durable Functions Python SDK does (it does not wait for the others)."""
+    """The task of `task_all`: the children's results, in their order.
+
+    It fails as soon as one child fails, with that child's error, as the Durable Functions
+    Python SDK does (it does not wait for the others).
+    """
 
     def __init__(self, children: Sequence[Task[Any]]) -> None:
         super().__init__(children)
@@ -174,8 +194,11 @@ class WhenAllTask(CompoundTask[list[Any]]):
 
 
 class WhenAnyTask(CompoundTask[Task[Any]]):
-    """Its result is the first child to complete (successfully or not): the Task object, so
-    the orchestrator can tell which one won and read its `result`."""
+    """The task of `task_any`: its result is the first child to complete.
+
+    The result is the Task object (completed successfully or not), so the orchestrator can
+    tell which one won and read its `result`.
+    """
 
     def __init__(self, children: Sequence[Task[Any]]) -> None:
         if not children:
@@ -240,8 +263,10 @@ class RetryableTask(Task[Any]):
 def failure_error(
     details: FailureDetails | None, *, fallback_message: str | None, description: str
 ) -> TaskFailedError:
-    """The exception an orchestrator sees for a failed task, built from FailureDetails
-    (or, for histories without them, from the event's reason)."""
+    """Build the exception an orchestrator sees for a failed task.
+
+    It comes from the FailureDetails, or for histories without them from the event's reason.
+    """
     if details is not None:
         return TaskFailedError(
             details.error_message,
