@@ -12,6 +12,7 @@ from durable.client import (
 )
 from durable.core.context import DurableOrchestrationContext
 from durable.core.entities import EntityId
+from durable.core.entity_context import DurableEntityContext
 from durable.core.retry import RetryOptions
 from durable.core.task import Task, TimerTask
 from durable.errors import (
@@ -25,6 +26,7 @@ from durable.errors import (
 __all__ = [
     "Blueprint",
     "DFApp",
+    "DurableEntityContext",
     "DurableError",
     "DurableOrchestrationClient",
     "DurableOrchestrationContext",

@@ -144,6 +144,23 @@ class ActivityNotFoundError(OrchestrationError):
     """
 
 
+class EntityNotFoundError(OrchestrationError):
+    """An operation was sent to an entity whose name no entity function of the app has.
+
+    The operation fails with this error (a call gets it back), and the entity's state is
+    left as it was.
+    """
+
+
+class LockingRulesViolationError(OrchestrationError):
+    """An orchestration broke a rule of critical sections.
+
+    The rules are Durable Functions' (for .NET): no nested section, no call to an entity it
+    has not locked, no signal to one it has, no sub-orchestration inside one, and no two
+    calls at once to the same locked entity.
+    """
+
+
 class TaskAlreadyCompletedError(OrchestrationError, ValueError):
     """A task was asked to change after it completed (e.g. cancelling a timer that fired)."""
 

@@ -77,6 +77,14 @@ class _DurableDecorators(DecoratorApi):
         """
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            user_fn = _unwrap(fn)
+            if inspect.iscoroutinefunction(user_fn) or inspect.isgeneratorfunction(user_fn):
+                kind = "async def" if inspect.iscoroutinefunction(user_fn) else "a generator"
+                raise FunctionRegistrationError(
+                    f"Entity '{user_fn.__name__}' is {kind}. Entity functions are plain "
+                    "'def' functions that read and set state through the context; run "
+                    "async or waiting work in an activity or an orchestration instead."
+                )
             return self._add_durable(DurableKind.ENTITY, entity_name, context_name, fn)
 
         return decorator

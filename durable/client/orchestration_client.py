@@ -28,6 +28,7 @@ from durable.client.arguments import (
     time_arg,
     validate_instance_id,
 )
+from durable.client.entity_operations import EntityOperations
 from durable.client.history_view import history_for_status
 from durable.client.instances import claim_instance, query_page
 from durable.client.status import (
@@ -56,7 +57,7 @@ HubSource = Callable[[], Awaitable[TaskHub]]
 ClientSource = Callable[[str | None, str | None], "DurableOrchestrationClient"]
 
 
-class DurableOrchestrationClient:
+class DurableOrchestrationClient(EntityOperations):
     """Starts, queries and manages the instances of a task hub (the SDK's client)."""
 
     def __init__(
@@ -81,6 +82,7 @@ class DurableOrchestrationClient:
         self._functions = functions if check_function_names else None
         self._clock = clock or Clock()
         self.task_hub_name = settings.hub_name
+        self._init_entities()
 
     @classmethod
     def for_app(

@@ -21,7 +21,14 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from durable.core import events as ev
+from durable.core.entities import (
+    ENTITY_OPERATION_EVENT,
+    RELEASE_EVENT,
+    EntityRequest,
+    is_entity_id,
+)
 from durable.core.history import EventType, HistoryEvent, ParentInstance
+from durable.errors import SerializationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,34 @@ class SendEvent:
     instance_id: str
     name: str
     input: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallEntity(SendEvent):
+    """Run `operation` on entity `instance_id` and answer with the result; recorded as an
+    EventSent named `op` whose input is the request."""
+
+    operation: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalEntity(SendEvent):
+    """Run `operation` on entity `instance_id` (at `due`, when scheduled); no answer."""
+
+    operation: str = ""
+    due: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LockEntities(SendEvent):
+    """Ask for the locks of `lockset` (sorted), starting with its first entity."""
+
+    lockset: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseLock(SendEvent):
+    """Give the lock of entity `instance_id` back at the end of a critical section."""
 
 
 Action = ScheduleTask | CreateTimer | CreateSubOrchestration | SendEvent
@@ -204,14 +239,19 @@ def send_event_kind(
         event_type=EventType.EventSent,
         to_event=lambda a, ts: ev.event_sent(
             ts, event_id=a.event_id, instance_id=a.instance_id, name=a.name, input=a.input
-        ),
+        ).replace(fire_at=getattr(a, "due", None)),
         from_event=from_event,
         describe=describe,
         describe_event=describe_event,
         same_action=same_action,
         deliver=lambda a, o: Delivery(
-            a.instance_id, ev.event_raised(o.now, name=a.name, input=a.input), None,
+            a.instance_id,
+            ev.event_raised(o.now, name=a.name, input=a.input).replace(
+                fire_at=getattr(a, "due", None)
+            ),
+            None,
             from_origin=True,
+            visible_at=getattr(a, "due", None),
         ),
         recognizes=recognizes,
     )
@@ -301,11 +341,103 @@ class ActionKinds:
         return kind.deliver(kind.from_event(event), origin)
 
 
+def _request_of(event: HistoryEvent) -> EntityRequest | None:
+    """The entity request an EventSent carries, when it is one."""
+    if not event.instance_id or not is_entity_id(event.instance_id):
+        return None
+    if not (event.name or "").startswith(ENTITY_OPERATION_EVENT):
+        return None
+    try:
+        return EntityRequest.from_json(event.input)
+    except SerializationError:
+        return None
+
+
+def _operation_of(event: HistoryEvent) -> str:
+    request = _request_of(event)
+    return (request.operation if request is not None else None) or ""
+
+
+def _entity_kinds() -> list[ActionKind[Any]]:
+    def is_call(e: HistoryEvent) -> bool:
+        r = _request_of(e)
+        return r is not None and not r.signal and not r.is_lock_request
+
+    def is_signal(e: HistoryEvent) -> bool:
+        r = _request_of(e)
+        return r is not None and r.signal
+
+    def is_lock(e: HistoryEvent) -> bool:
+        r = _request_of(e)
+        return r is not None and r.is_lock_request
+
+    def is_release(e: HistoryEvent) -> bool:
+        return e.name == RELEASE_EVENT and is_entity_id(e.instance_id or "")
+
+    def lockset(e: HistoryEvent) -> tuple[str, ...]:
+        r = _request_of(e)
+        return r.lockset or () if r is not None else ()
+
+    def same_operation(a: Any, e: HistoryEvent) -> bool:
+        return bool(a.instance_id == e.instance_id and a.operation == _operation_of(e))
+
+    return [
+        send_event_kind(
+            name="call_entity",
+            action_type=CallEntity,
+            recognizes=is_call,
+            describe=lambda a: f"call_entity {a.instance_id} '{a.operation}'",
+            describe_event=lambda e: f"EventSent call of '{_operation_of(e)}' to {e.instance_id}",
+            same_action=same_operation,
+            from_event=lambda e: CallEntity(
+                e.event_id, e.instance_id or "", e.name or "", e.input, _operation_of(e)
+            ),
+        ),
+        send_event_kind(
+            name="signal_entity",
+            action_type=SignalEntity,
+            recognizes=is_signal,
+            describe=lambda a: f"signal_entity {a.instance_id} '{a.operation}'",
+            describe_event=lambda e: (
+                f"EventSent signal of '{_operation_of(e)}' to {e.instance_id}"
+            ),
+            same_action=same_operation,
+            from_event=lambda e: SignalEntity(
+                e.event_id, e.instance_id or "", e.name or "", e.input, _operation_of(e),
+                e.fire_at,
+            ),
+        ),
+        send_event_kind(
+            name="lock",
+            action_type=LockEntities,
+            recognizes=is_lock,
+            describe=lambda a: f"lock {list(a.lockset)}",
+            describe_event=lambda e: f"EventSent lock request for {list(lockset(e))}",
+            same_action=lambda a, e: tuple(a.lockset) == lockset(e),
+            from_event=lambda e: LockEntities(
+                e.event_id, e.instance_id or "", e.name or "", e.input, lockset(e)
+            ),
+        ),
+        send_event_kind(
+            name="release_lock",
+            action_type=ReleaseLock,
+            recognizes=is_release,
+            describe=lambda a: f"release the lock of {a.instance_id}",
+            describe_event=lambda e: f"EventSent release to {e.instance_id}",
+            same_action=lambda a, e: a.instance_id == e.instance_id,
+            from_event=lambda e: ReleaseLock(
+                e.event_id, e.instance_id or "", e.name or "", e.input
+            ),
+        ),
+    ]
+
+
 ACTION_KINDS = ActionKinds(
     [
         _activity_kind(),
         _timer_kind(),
         _sub_orchestration_kind(child_execution_id),
+        *_entity_kinds(),
         _event_kind(),
     ]
 )

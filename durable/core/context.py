@@ -8,17 +8,29 @@ and on the order of calls, never on the clock, randomness or I/O.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from durable.core import replay_state as st
-from durable.core.actions import CreateSubOrchestration, CreateTimer, ScheduleTask, SendEvent
+from durable.core.actions import (
+    CallEntity,
+    CreateSubOrchestration,
+    CreateTimer,
+    LockEntities,
+    ReleaseLock,
+    ScheduleTask,
+    SignalEntity,
+)
+from durable.core.critical import CriticalSection, violation
 from durable.core.entities import (
     ENTITY_OPERATION_EVENT,
+    RELEASE_EVENT,
     EntityCallTask,
     EntityId,
-    request_message,
+    EntityRequest,
+    LockRelease,
+    LockTask,
 )
 from durable.core.history import HistoryEvent
 from durable.core.registry import function_name
@@ -183,23 +195,115 @@ class DurableOrchestrationContext:
 
     def call_entity(
         self,
-        entityId: EntityId,
-        operationName: str,
+        entityId: EntityId,  # noqa: N803 (the SDK's argument names)
+        operationName: str,  # noqa: N803
         operationInput: Any = None,  # noqa: N803
     ) -> Task[Any]:
-        """Call operation `operationName` of an entity and wait for its result."""
-        request_id = self._send_to_entity(entityId, operationName, operationInput, signal=False)
-        task = EntityCallTask(request_id, f"entity operation '{operationName}' on {entityId}")
+        """Call operation `operationName` of an entity and wait for its result.
+
+        A failed operation raises `TaskFailedError` at the `yield`, with the operation's
+        error type and message.
+        """
+        target, input_json = self._entity_request_parts(entityId, operationName, operationInput)
+        section = self._held_section()
+        if section is not None:
+            if target not in section.entities:
+                raise violation(f"call_entity to {target}, which this critical section did not "
+                                "lock")
+            if target in section.calling:
+                raise violation(f"a second call to {target} while one to it is in flight")
+        request_id = self.new_uuid()
+        request = EntityRequest(request_id, operationName, False, input_json,
+                                self.instance_id, self._state.execution_id)
+        self._state.schedule(
+            lambda seq: CallEntity(seq, target, ENTITY_OPERATION_EVENT, request.to_json(),
+                                   operationName),
+            None,
+            st.NO_COMPLETION,
+        )
+        task = EntityCallTask(request_id, f"entity operation '{operationName}' on {target}")
+        if section is not None:
+            section.calling.add(target)
+            task._add_done_callback(lambda _t: section.calling.discard(target))
         return self._state.wait_for_event(request_id, task)
 
     def signal_entity(
         self,
-        entityId: EntityId,
-        operationName: str,
+        entityId: EntityId,  # noqa: N803
+        operationName: str,  # noqa: N803
         operationInput: Any = None,  # noqa: N803
+        *,
+        scheduled_time: datetime | None = None,
     ) -> None:
-        """Send operation `operationName` to an entity without waiting for it."""
-        self._send_to_entity(entityId, operationName, operationInput, signal=True)
+        """Send operation `operationName` to an entity without waiting for it.
+
+        With `scheduled_time` the entity runs it at that time (a durable, delayed message).
+        """
+        target, input_json = self._entity_request_parts(entityId, operationName, operationInput)
+        section = self._held_section()
+        if section is not None and target in section.entities:
+            raise violation(f"signal_entity to {target}, which this critical section locked")
+        due = _utc(scheduled_time) if scheduled_time is not None else None
+        request = EntityRequest(self.new_uuid(), operationName, True, input_json,
+                                self.instance_id, self._state.execution_id, due=due)
+        name = ENTITY_OPERATION_EVENT
+        if due is not None:
+            name = f"{ENTITY_OPERATION_EVENT}@{request.to_dict()['due']}"
+        self._state.schedule(
+            lambda seq: SignalEntity(seq, target, name, request.to_json(), operationName, due),
+            None,
+            st.NO_COMPLETION,
+        )
+
+    def lock(self, entities: Sequence[EntityId]) -> Task[CriticalSection]:
+        """Acquire the locks of `entities` (a critical section).
+
+        The yield gives the section, to use as `with (yield context.lock([a, b])):`; it
+        gives the locks back when the block ends.
+        """
+        if self._held_section() is not None:
+            raise violation("lock() inside a critical section (sections cannot be nested)")
+        ids = sorted({str(_entity_arg(e)) for e in entities})
+        if not ids:
+            raise ValueError("lock() needs at least one EntityId")
+        request_id = self.new_uuid()
+        request = EntityRequest(request_id, None, False, None, self.instance_id,
+                                self._state.execution_id, lockset=tuple(ids))
+        self._state.schedule(
+            lambda seq: LockEntities(seq, ids[0], ENTITY_OPERATION_EVENT, request.to_json(),
+                                     tuple(ids)),
+            None,
+            st.NO_COMPLETION,
+        )
+        task = LockTask(request_id, tuple(ids), self._enter_section)
+        return self._state.wait_for_event(request_id, task)
+
+    def _held_section(self) -> CriticalSection | None:
+        section = self._state.section
+        return section if section is not None and not section.released else None
+
+    def _enter_section(self, section: CriticalSection) -> None:
+        section._release = self._release_section
+        self._state.section = section
+
+    def _release_section(self, section: CriticalSection) -> None:
+        if section.released:
+            return
+        section.released = True
+        if self._state.section is section:
+            self._state.section = None
+        release = LockRelease(self.instance_id, section.lock_id).to_json()
+        for entity in section.entities:
+            self._state.schedule(_release_action(entity, release), None, st.NO_COMPLETION,
+                                 force=True)
+
+    def _entity_request_parts(
+        self, entity_id: object, operation: object, operation_input: Any
+    ) -> tuple[str, str]:
+        target = str(_entity_arg(entity_id))
+        if not isinstance(operation, str) or not operation:
+            raise ValueError(f"operationName must be a non-empty string, got {operation!r}")
+        return target, dumps(operation_input, f"input of entity operation '{operation}'")
 
     # --- the execution as a whole --------------------------------------------------------
 
@@ -243,6 +347,8 @@ class DurableOrchestrationContext:
         )
 
     def _sub_orchestration(self, name: str, input_json: str, instance_id: str | None) -> AtomicTask:
+        if self._held_section() is not None:
+            raise violation(f"call_sub_orchestrator '{name}' inside a critical section")
         # Default child id: "{parent instance id}:{sequence number}", deterministic per call.
         def child_id(seq: int) -> str:
             return instance_id if instance_id is not None else f"{self.instance_id}:{seq}"
@@ -258,26 +364,6 @@ class DurableOrchestrationContext:
             options, attempt, self.create_timer, lambda: self._state.current_utc_datetime
         )
 
-    def _send_to_entity(
-        self, entity_id: EntityId, operation: str, operation_input: Any, *, signal: bool
-    ) -> str:
-        if not isinstance(entity_id, EntityId):
-            raise ValueError(f"entityId must be an EntityId, got {entity_id!r}")
-        if not isinstance(operation, str) or not operation:
-            raise ValueError(f"operationName must be a non-empty string, got {operation!r}")
-        input_json = dumps(operation_input, f"input of entity operation '{operation}'")
-        request_id = self.new_uuid()
-        body = request_message(
-            request_id, operation, input_json, signal=signal, parent_instance_id=self.instance_id
-        )
-        target = entity_id.get_scheduler_id()
-        self._state.schedule(
-            lambda seq: SendEvent(seq, target, ENTITY_OPERATION_EVENT, body),
-            None,
-            st.NO_COMPLETION,
-        )
-        return request_id
-
 
 def _check_retry_options(retry_options: object) -> None:
     if not isinstance(retry_options, RetryOptions):
@@ -291,3 +377,13 @@ def _check_instance_id(instance_id: object) -> None:
         raise ValueError(
             f"instance_id must be a non-empty string not starting with '@', got {instance_id!r}"
         )
+
+
+def _entity_arg(value: object) -> EntityId:
+    if not isinstance(value, EntityId):
+        raise ValueError(f"entityId must be an EntityId, got {value!r}")
+    return value
+
+
+def _release_action(entity: str, release: str) -> Callable[[int], ReleaseLock]:
+    return lambda seq: ReleaseLock(seq, entity, RELEASE_EVENT, release)

@@ -244,6 +244,11 @@ class OrchestrationSession:
         elif driver.finished is not None:
             state.outcome = self._completed(driver.finished.value)
         if state.outcome is not None and driver is not None:
+            section = state.section
+            if section is not None and not section.released:
+                # Finished while holding locks (acquired, never left with `with`): give
+                # them back, as Durable Functions does when an orchestration ends.
+                section._release(section)
             driver.stop()
 
     def _completed(self, value: Any) -> ExecutionOutcome:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from durable.core import determinism
 from durable.core.actions import Action
+from durable.core.critical import CriticalSection
 from durable.core.history import (
     EventType,
     FailureDetails,
@@ -84,6 +85,8 @@ class ReplayState:
         self._done: set[int] = set()
         self._waiters: dict[str, deque[AtomicTask]] = {}
         self._buffered: dict[str, deque[str | None]] = {}
+        # The critical section the orchestration is in (see critical.py).
+        self.section: CriticalSection | None = None
 
     # --- actions (called by the context, on behalf of user code) -------------------------
 
@@ -98,8 +101,12 @@ class ReplayState:
         build_action: Callable[[int], Action],
         build_task: Callable[[int], AtomicTask] | None,
         completes_on: frozenset[EventType],
+        *,
+        force: bool = False,
     ) -> AtomicTask:
-        if not self.accepts_actions:
+        """Take the next sequence number for an action (checked against history); `force`
+        takes one even once the outcome is decided (giving locks back at the end)."""
+        if not self.accepts_actions and not (force and self.fault is None):
             return AtomicTask(-1, "call made after the orchestration finished (ignored)")
         seq = self._seq
         self._seq += 1

@@ -53,6 +53,9 @@ class Decision:
     row: InstanceUpdate
     visible: tuple[Any, ...]
     live: object | None = None
+    # Write the row only once the sends are done, so that a row that names this
+    # execution proves its outbox was sent (entities rely on it).
+    row_after_sends: bool = False
 
 
 @dataclass
@@ -77,7 +80,9 @@ class InstanceKind(Protocol):
         """What to do with each message (pure; may ask for the Instances row)."""
         ...
 
-    def decide(self, instance_id: str, loaded: Loaded, plan: Plan, now: datetime) -> Decision:
+    async def decide(
+        self, instance_id: str, loaded: Loaded, plan: Plan, now: datetime
+    ) -> Decision:
         """Run user code on the planned messages: the events to commit and their effects."""
         ...
 

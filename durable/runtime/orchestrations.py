@@ -49,7 +49,9 @@ class OrchestrationKind:
         """Durable Task's rules (see `planning.py`)."""
         return plan_orchestration(instance_id, loaded.summary, messages, row)
 
-    def decide(self, instance_id: str, loaded: Loaded, plan: Plan, now: datetime) -> Decision:
+    async def decide(
+        self, instance_id: str, loaded: Loaded, plan: Plan, now: datetime
+    ) -> Decision:
         """Replay (or resume the live session) with the planned messages."""
         live = loaded.session.session if loaded.session is not None else None
         outcome = run_generations(

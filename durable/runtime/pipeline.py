@@ -100,7 +100,7 @@ class EpisodePipeline:
         if plan.defer:
             await self._sender.defer(plan.defer)
         if plan.runs:
-            decision = kind.decide(instance_id, loaded, plan, self._clock.now())
+            decision = await kind.decide(instance_id, loaded, plan, self._clock.now())
             await self._commit(instance_id, loaded, decision)
 
     def _cached(self, instance_id: str) -> Loaded | None:
@@ -124,7 +124,7 @@ class EpisodePipeline:
     ) -> Plan:
         plan = kind.plan(instance_id, loaded, messages, UNREAD)
         if plan.needs_row:
-            row = await self._hub.instances.get(instance_id)
+            row = await self._hub.instances.get(instance_id, include_input=False)
             plan = kind.plan(instance_id, loaded, messages, row)
         for level, text in plan.notes:
             log.log(logging.WARNING if level == "warning" else logging.INFO, "%s", text)
@@ -157,12 +157,18 @@ class EpisodePipeline:
         )
         crash_point("after_commit")
         live = loaded.session
-        effects = [self._sender.send_all(decision.outbound)]
-        if live is None or live.written != decision.visible:
-            # Independent of the sends: a crash between them is repaired like any other
-            # crash after the commit (redelivery re-sends the outbox and fixes the row).
-            effects.append(self._rows.write(instance_id, decision.row))
-        await asyncio.gather(*effects)
+        write_row = live is None or live.written != decision.visible
+        if decision.row_after_sends:
+            await self._sender.send_all(decision.outbound)
+            if write_row:
+                await self._rows.write(instance_id, decision.row)
+        else:
+            effects = [self._sender.send_all(decision.outbound)]
+            if write_row:
+                # Independent of the sends: a crash between them is repaired like any other
+                # crash after the commit (redelivery re-sends the outbox and fixes the row).
+                effects.append(self._rows.write(instance_id, decision.row))
+            await asyncio.gather(*effects)
         crash_point("after_send")
         if decision.live is not None:
             full = decision.full_history

@@ -50,6 +50,8 @@ class Plan:
     duplicates: list[TaskMessage] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
     needs_row: bool = False
+    # The last committed outbox may not have been sent (entities): send it again.
+    resend_last: bool = False
 
     @property
     def runs(self) -> bool:

@@ -10,15 +10,16 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from durable.core.entities import is_entity_id
 from durable.core.history import EventType
 from durable.core.messages import TaskMessage
 from durable.core.registry import DurableRegistry
 from durable.runtime.activities import run_activity
 from durable.runtime.clock import Clock
 from durable.runtime.coalesce import EpisodeCoalescer
+from durable.runtime.entities import EntityKind
 from durable.runtime.faults import crash_point
 from durable.runtime.instance_rows import InstanceRows
-from durable.runtime.kinds import InstanceKind
 from durable.runtime.local import LocalDelivery
 from durable.runtime.orchestrations import OrchestrationKind
 from durable.runtime.pipeline import EpisodePipeline
@@ -57,17 +58,24 @@ class DurableWorker:
             settings.extended_session_idle_timeout.total_seconds(),
         )
         self.sender = Sender(hub, time, settings.max_chain_delay)
-        self._orchestrations = OrchestrationKind(functions)
+        rows = InstanceRows(hub.instances)
+        orchestrations = OrchestrationKind(functions)
+        entities = EntityKind(
+            functions,
+            max_operations=settings.max_entity_operation_batch_size,
+            rollback=settings.rollback_entity_operations_on_exceptions,
+            reorder_window=settings.entity_message_reorder_window,
+        )
+        # One pipeline per kind of instance, each with its host.json concurrency limit.
         self.episodes = EpisodePipeline(
-            hub,
-            self._kind_of,
-            self.sender,
-            InstanceRows(hub.instances),
-            time,
-            self.sessions,
+            hub, lambda _iid: orchestrations, self.sender, rows, time, self.sessions,
             settings.max_concurrent_orchestrator_functions,
         )
-        self._coalescer = EpisodeCoalescer(self.episodes.run)
+        self.entity_batches = EpisodePipeline(
+            hub, lambda _iid: entities, self.sender, rows, time, self.sessions,
+            settings.max_concurrent_entity_functions,
+        )
+        self._coalescer = EpisodeCoalescer(self._run_episode)
         self._registry = functions
         self._activity_limit = asyncio.Semaphore(settings.max_concurrent_activity_functions)
         self.sender.local = LocalDelivery(
@@ -83,8 +91,9 @@ class DurableWorker:
         self.timer_hops = 0
         self.max_dequeue_count = settings.max_dequeue_count
 
-    def _kind_of(self, instance_id: str) -> InstanceKind:
-        return self._orchestrations
+    async def _run_episode(self, instance_id: str, messages: list[TaskMessage]) -> None:
+        pipeline = self.entity_batches if is_entity_id(instance_id) else self.episodes
+        await pipeline.run(instance_id, messages)
 
     async def on_control_message(self, body: bytes | str, dequeue_count: int = 1) -> None:
         """Handle one control-queue message (the control dispatcher Function's body); return
@@ -137,7 +146,8 @@ class DurableWorker:
     async def _rechain_if_early(self, message: TaskMessage) -> bool:
         """Timers longer than the queue's visibility limit travel in hops; resend the rest."""
         event = message.event
-        if event.event_type is not EventType.TimerFired or event.fire_at is None:
+        delayed = event.event_type in (EventType.TimerFired, EventType.EventRaised)
+        if not delayed or event.fire_at is None:
             return False
         remaining = event.fire_at - self.clock.now()
         if remaining <= TIMER_TOLERANCE:

@@ -51,6 +51,11 @@ def _default_concurrency() -> int:
     return 10 * (os.cpu_count() or 1)
 
 
+def _default_entity_batch() -> int:
+    """Durable Functions' default: 50 operations per batch on Consumption, else 5000."""
+    return 50 if os.environ.get("WEBSITE_SKU", "").lower() == "dynamic" else 5000
+
+
 @dataclass(frozen=True, slots=True)
 class TaskHubSettings:
     hub_name: str
@@ -70,6 +75,11 @@ class TaskHubSettings:
     # queue (host.json `extensions.queues.maxDequeueCount`); the worker keeps durable
     # messages out of it (see `DurableWorker._requeued`).
     max_dequeue_count: int = DEFAULT_MAX_DEQUEUE_COUNT
+    # Entities (Durable Functions' host.json names and defaults).
+    max_concurrent_entity_functions: int = field(default_factory=_default_concurrency)
+    max_entity_operation_batch_size: int = field(default_factory=_default_entity_batch)
+    rollback_entity_operations_on_exceptions: bool = True
+    entity_message_reorder_window: timedelta = timedelta(minutes=30)
 
     def __post_init__(self) -> None:
         validate_hub_name(self.hub_name)
@@ -85,7 +95,8 @@ class TaskHubSettings:
                 f"max_chain_delay must be positive and at most {QUEUE_MAX_VISIBILITY} "
                 f"(the queue's visibility limit), got {self.max_chain_delay}"
             )
-        for name in ("max_concurrent_activity_functions", "max_concurrent_orchestrator_functions"):
+        for name in ("max_concurrent_activity_functions", "max_concurrent_orchestrator_functions",
+                     "max_concurrent_entity_functions", "max_entity_operation_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 
@@ -113,6 +124,8 @@ class TaskHubSettings:
                 "maxConcurrentOrchestratorFunctions",
                 None,
             ),
+            "max_concurrent_entity_functions": (dt, "maxConcurrentEntityFunctions", None),
+            "max_entity_operation_batch_size": (dt, "maxEntityOperationBatchSize", None),
         }
         for attr, (section, key, top) in ints.items():
             value = _get(section, key.rsplit(".", 1)[-1])
@@ -129,6 +142,14 @@ class TaskHubSettings:
         if visibility is not None:
             path = f"{_KEY}.storageProvider.workItemQueueVisibilityTimeout"
             kwargs["work_item_visibility"] = _timespan(visibility, path)
+        rollback = _get(dt, "rollbackEntityOperationsOnExceptions")
+        if rollback is not None:
+            path = f"{_KEY}.rollbackEntityOperationsOnExceptions"
+            kwargs["rollback_entity_operations_on_exceptions"] = _bool(rollback, path)
+        window = _get(dt, "entityMessageReorderWindowInMinutes")
+        if window is not None:
+            minutes = _int(window, f"{_KEY}.entityMessageReorderWindowInMinutes")
+            kwargs["entity_message_reorder_window"] = timedelta(minutes=minutes)
         kwargs["max_dequeue_count"] = _max_dequeue_count(host_json)
         try:
             return TaskHubSettings(**kwargs)

@@ -103,6 +103,13 @@ class Harness:
     def raised(self, name: str, value: Any = None) -> HistoryEvent:
         return ev.event_raised(self.now, name=name, input=dumps(value, "t"))
 
+    def raised_raw(self, name: str, text: str | None) -> HistoryEvent:
+        """An event whose input is given as JSON text (an entity's response message)."""
+        return ev.event_raised(self.now, name=name, input=text)
+
+    def named(self, name: str) -> list[HistoryEvent]:
+        return [e for e in self.history if e.name == name]
+
     def of_type(self, kind: EventType) -> list[HistoryEvent]:
         return [e for e in self.history if e.event_type is kind]
 

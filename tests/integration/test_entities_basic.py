@@ -1,0 +1,49 @@
+"""Entities through queues and tables (in-process pump): the counter of the Durable
+Functions documentation signalled and called from clients and orchestrations."""
+
+from __future__ import annotations
+
+import pytest
+
+import durable as df
+from durable.core.status import OrchestrationRuntimeStatus as S
+from durable.storage.settings import TaskHubSettings
+from tests.integration import entity_functions  # noqa: F401 (registers the entities)
+from tests.support.hubs import poll_until, running_hub, wait_for_status
+
+
+@pytest.fixture(params=[True, False], ids=["sessions", "replay"])
+def settings(
+    connection_string: str, hub_name: str, request: pytest.FixtureRequest
+) -> TaskHubSettings:
+    return TaskHubSettings(
+        hub_name=hub_name,
+        connection_string=connection_string,
+        extended_sessions_enabled=request.param,
+    )
+
+
+async def test_signals_from_a_client_add_up(settings: TaskHubSettings) -> None:
+    async with running_hub(settings) as r:
+        entity = df.EntityId("tally", "c1")
+        for amount in range(1, 11):
+            await r.client.signal_entity(entity, "add", amount)
+
+        async def summed() -> bool:
+            got = await r.client.read_entity_state(entity)
+            return got.entity_exists and got.entity_state == 55
+
+        await poll_until(summed)
+        missing = await r.client.read_entity_state(df.EntityId("tally", "never"))
+        assert missing.entity_exists is False and missing.entity_state is None
+        assert not r.pump.errors
+
+
+async def test_orchestration_signals_and_calls(settings: TaskHubSettings) -> None:
+    async with running_hub(settings) as r:
+        iid = await r.client.start_new("ent_add_twice", client_input="c2")
+        st = await wait_for_status(r.client, iid)
+        assert st.runtime_status is S.Completed, st.output
+        assert st.output == 2
+        got = await r.client.read_entity_state(df.EntityId("tally", "c2"))
+        assert got.entity_state == 2
