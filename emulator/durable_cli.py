@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emulator.durable_entities_cli import ENTITY_COMMANDS, EntityCliError
+
 if TYPE_CHECKING:
     from durable.client import DurableOrchestrationClient
     from durable.storage.settings import TaskHubSettings
@@ -304,6 +306,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
                       _purge_args, _purge_history),
     "delete-task-hub": ("delete the task hub's queues, tables and blobs", _common_only,
                         _delete_task_hub),
+    **ENTITY_COMMANDS,
 }
 
 
@@ -341,7 +344,7 @@ async def run_async(args: argparse.Namespace) -> int:
         settings = settings_for(args)
         async with TaskHub(settings) as hub:
             result = await args.durable_handler(Context(settings, hub), args)
-    except (CliError, DurableError, ValueError, HostError) as exc:
+    except (CliError, EntityCliError, DurableError, ValueError, HostError) as exc:
         return _fail(str(exc))
     except Exception as exc:
         raw = getattr(exc, "error_code", None)
@@ -386,8 +389,8 @@ def format_table(result: Any) -> str:
     """Rows of dicts as aligned columns; a single dict as `key: value` lines."""
     rows = result
     footer = ""
-    if isinstance(result, dict) and "instances" in result:
-        rows = result["instances"]
+    if isinstance(result, dict) and ("instances" in result or "entities" in result):
+        rows = result.get("instances", result.get("entities"))
         token = result.get("continuationToken")
         footer = f"\nContinuation token: {token}" if token else "\n(no more pages)"
     if isinstance(rows, dict):

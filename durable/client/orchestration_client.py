@@ -37,6 +37,7 @@ from durable.client.status import (
     status_from_record,
 )
 from durable.core import serialization
+from durable.core.entities import is_entity_id
 from durable.core.history import EventType, HistoryEvent
 from durable.core.messages import TaskMessage
 from durable.core.registry import DurableRegistry
@@ -264,7 +265,13 @@ class DurableOrchestrationClient(EntityOperations):
         return [status_from_record(r, show_input) for r in records], token
 
     async def _require(self, instance_id: str, include_input: bool = False) -> InstanceRecord:
+        """The row of an orchestration instance that must exist (raise, terminate, ...)."""
         instance_id_arg(instance_id)
+        if is_entity_id(instance_id):
+            raise ValueError(
+                f"'{instance_id}' is an entity, not an orchestration instance: send it "
+                "operations with signal_entity, read it with read_entity_state."
+            )
         hub = await self._taskhub()
         record = await hub.instances.get(instance_id, include_input=include_input)
         if record is None:

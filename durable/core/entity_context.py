@@ -155,8 +155,10 @@ class DurableEntityContext:
         *,
         scheduled_time: datetime | None = None,
     ) -> None:
-        """Send an operation to another entity (at `scheduled_time`, if given) once this
-        operation succeeds."""
+        """Send an operation to another entity once this operation succeeds.
+
+        With `scheduled_time`, the entity runs it at that time.
+        """
         if not isinstance(entityId, EntityId):
             raise TypeError(f"entityId must be an EntityId, got {type(entityId).__name__}")
         if not isinstance(operationName, str) or not operationName:

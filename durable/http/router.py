@@ -18,7 +18,7 @@ from durable.errors import (
     StorageUnavailableError,
     TaskHubError,
 )
-from durable.http import instances, start
+from durable.http import entities, instances, start
 from durable.http.calls import Call
 from durable.http.request import ApiRequest, bad_request
 
@@ -39,6 +39,11 @@ ROUTES: tuple[tuple[str, tuple[str, ...], Endpoint], ...] = (
     ("POST", ("instances", "{}", "resume"), instances.resume),
     ("POST", ("instances", "{}", "rewind"), instances.rewind),
     ("POST", ("instances", "{}", "restart"), start.restart),
+    ("GET", ("entities",), entities.list_entities),
+    ("GET", ("entities", "{}"), entities.list_entities),
+    ("GET", ("entities", "{}", "{}"), entities.get_entity),
+    ("POST", ("entities", "{}", "{}"), entities.signal_entity),
+    ("DELETE", ("entities", "{}", "{}"), entities.delete_entity),
 )
 GENERIC_500 = "Something went wrong while processing your request"
 # Seconds a caller should wait after a 503 (storage unreachable) before trying again.

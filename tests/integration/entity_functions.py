@@ -38,7 +38,8 @@ def tally(context: df.DurableEntityContext) -> None:
         target, amount = context.get_input()
         context.signal_entity(df.EntityId("tally", target), "add", amount)
     elif operation == "start":
-        context.set_result(context.start_new_orchestration("ent_add_twice", context.entity_key))
+        child = context.start_new_orchestration("ent_add_twice", context.entity_key + "-child")
+        context.set_result(child)
         return
     context.set_state(current_value)
     context.set_result(current_value)
@@ -101,3 +102,36 @@ NOTES: list[tuple[str, str, str]] = []
 @bp.activity_trigger(input_name="note")
 def ent_note(note: list[str]) -> None:
     NOTES.append((note[0], note[1], note[2]))
+
+
+@bp.entity_trigger(context_name="ctx", entity_name="Holder")
+def holder(ctx: df.DurableEntityContext) -> None:
+    if ctx.operation_name == "set":
+        ctx.set_state({"text": ctx.get_input()})
+    ctx.set_result(len((ctx.get_state(lambda: {"text": ""}) or {})["text"]))
+
+
+@bp.orchestration_trigger(context_name="context")
+def ent_big_state(context: df.DurableOrchestrationContext) -> Any:
+    key, text = context.get_input()
+    return (yield context.call_entity(df.EntityId("Holder", key), "set", text))
+
+
+@bp.orchestration_trigger(context_name="context")
+def ent_call_unknown(context: df.DurableOrchestrationContext) -> Any:
+    try:
+        yield context.call_entity(df.EntityId("nosuchentity", "k"), "get")
+    except Exception as exc:
+        return str(exc)
+    return "no error"
+
+
+@bp.orchestration_trigger(context_name="context")
+def ent_call_start(context: df.DurableOrchestrationContext) -> Any:
+    return (yield context.call_entity(df.EntityId("tally", context.get_input()), "start"))
+
+
+@bp.orchestration_trigger(context_name="context")
+def ent_lock_and_wait(context: df.DurableOrchestrationContext) -> Any:
+    with (yield context.lock([df.EntityId("Account", context.get_input())])):
+        yield context.wait_for_external_event("never")

@@ -47,8 +47,10 @@ An activity that raises produces a TaskFailed (the orchestrator sees a TaskFaile
 the original type name and message); async activities are run with `asyncio.run`. A run
 that can make no progress (waiting on an event that never comes) stops with status
 Running; so does one that reaches `max_episodes` (e.g. an eternal orchestration).
-Entities are not simulated: `signal_entity` / `call_entity` requests are only recorded in
-`sent_events`.
+With `entities={name: function}` the orchestration's `call_entity`, `signal_entity` and
+`lock` are answered by those entity functions, run in memory with the real entity decider
+(`run.entity_state(entity_id)` reads their state afterwards); without it, entity requests
+are only recorded in `sent_events`.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from durable.core.actions import (
     ScheduleTask,
     SendEvent,
 )
+from durable.core.entities import EntityId
 from durable.core.history import (
     FailureDetails,
     HistoryEvent,
@@ -79,6 +82,7 @@ from durable.core.history import (
 from durable.core.registry import function_name
 from durable.core.replay import EpisodeResult, OrchestrationExecutor, OrchestrationSession
 from durable.core.serialization import dumps, loads
+from durable.testing.entities import InMemoryEntities
 
 __all__ = ["ActivityCall", "ExternalEvent", "OrchestrationRun", "Terminate", "run_orchestrator"]
 
@@ -136,6 +140,12 @@ class OrchestrationRun:
     episodes: int
     executions: int = 1
 
+    entities: InMemoryEntities | None = None
+
+    def entity_state(self, entity: EntityId) -> Any:
+        """The state of an in-memory entity after the run (None when it has none)."""
+        return self.entities.state_of(entity) if self.entities is not None else None
+
     @property
     def succeeded(self) -> bool:
         """Whether the orchestration completed (rather than failed, or still runs)."""
@@ -158,6 +168,7 @@ def run_orchestrator(
     start_time: datetime = DEFAULT_START,
     max_episodes: int = 1000,
     replay: bool = True,
+    entities: Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any]] | None = None,
 ) -> OrchestrationRun:
     """Run `orchestrator` with `input` to completion (or until it can make no progress)."""
     settings = _Settings(
@@ -165,6 +176,7 @@ def run_orchestrator(
         _by_name(sub_orchestrators, "sub_orchestrators"),
         max_episodes,
         replay,
+        _by_name(entities, "entities") if entities is not None else None,
     )
     start = start_time if start_time.tzinfo else start_time.replace(tzinfo=UTC)
     name = name or function_name(orchestrator, "orchestrator")
@@ -180,6 +192,7 @@ class _Settings:
     orchestrators: dict[str, Callable[..., Any]]
     max_episodes: int
     replay: bool
+    entities: dict[str, Callable[..., Any]] | None = None
 
 
 @dataclass(order=True)
@@ -210,6 +223,10 @@ class _Run:
         self.children: dict[str, OrchestrationRun] = {}
         self.sent: list[SendEvent] = []
         self.all_history: list[HistoryEvent] = []
+        self.entities = (
+            InMemoryEntities(settings.entities, self._entity_answer)
+            if settings.entities is not None else None
+        )
 
     def schedule_user_event(self, item: tuple[timedelta | None, HistoryEvent]) -> None:
         after, event = item
@@ -293,8 +310,22 @@ class _Run:
             "create_timer": self._fire_timer,
             "call_sub_orchestrator": self._run_child,
             "send_event": self.sent.append,
+            "call_entity": self._to_entity,
+            "signal_entity": self._to_entity,
+            "lock": self._to_entity,
+            "release_lock": self._to_entity,
         }
         performers[ACTION_KINDS.of_action(action).name](action)
+
+    def _to_entity(self, action: SendEvent) -> None:
+        self.sent.append(action)
+        if self.entities is not None:
+            self.entities.send(action.instance_id, action.name, action.input, self.clock)
+
+    def _entity_answer(self, target: str, event_name: str, payload: str | None) -> None:
+        if target == self.instance_id:
+            self._deliver_at(self.clock, ev.event_raised(self.clock, name=event_name,
+                                                          input=payload))
 
     def _fire_timer(self, action: CreateTimer) -> None:
         fired = ev.timer_fired(action.fire_at, timer_id=action.timer_id, fire_at=action.fire_at)
@@ -371,6 +402,7 @@ class _Run:
             finished_at=self.clock,
             episodes=episodes,
             executions=executions,
+            entities=self.entities,
         )
 
 

@@ -1,0 +1,26 @@
+"""In-memory runners for users' unit tests of orchestrators and entities.
+
+`run_orchestrator` and `run_entity` use the real replay engine and entity decider, with no
+storage and no waiting.
+
+See `durable.testing.orchestrations` and `durable.testing.entities` for the details.
+"""
+
+from durable.testing.entities import EntityRun, run_entity
+from durable.testing.orchestrations import (
+    ActivityCall,
+    ExternalEvent,
+    OrchestrationRun,
+    Terminate,
+    run_orchestrator,
+)
+
+__all__ = [
+    "ActivityCall",
+    "EntityRun",
+    "ExternalEvent",
+    "OrchestrationRun",
+    "Terminate",
+    "run_entity",
+    "run_orchestrator",
+]
