@@ -61,7 +61,8 @@ async def test_entity_endpoints(hub_name: str, connection_string: str) -> None:
         assert deleted.status_code == 202
 
         async def gone() -> bool:
-            return not (await env.client.read_entity_state(df.EntityId("tally", "h1"))).entity_exists
+            found = await env.client.read_entity_state(df.EntityId("tally", "h1"))
+            return not found.entity_exists
 
         await poll_until(gone)
         assert (await call(env, "GET", "entities/tally/h1")).status_code == 404
