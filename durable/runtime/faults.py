@@ -4,8 +4,10 @@ Crash tests set `DURABLE_TEST_CRASH_AT=<point>:<n>` in a host's environment; the
 the process reaches `<point>` it sends itself SIGKILL, which no `finally` or `atexit` can
 soften. Without the variable this costs one dictionary lookup.
 
-Points: `after_commit` (history committed, nothing sent), `after_send` (outbox sent and the
-Instances row written, the consumed messages not acknowledged), `in_activity` (the activity
+Points: `after_commit` (history committed, nothing sent), `after_send` (outbox sent and, for
+an orchestration, the Instances row written; for an entity the row is written after this
+point, so a crash here leaves a batch whose outbox the next host sends again; the consumed
+messages not acknowledged), `in_activity` (the activity
 ran, its result not applied).
 """
 

@@ -160,6 +160,7 @@ class EpisodePipeline:
         write_row = live is None or live.written != decision.visible
         if decision.row_after_sends:
             await self._sender.send_all(decision.outbound)
+            crash_point("after_send")
             if write_row:
                 await self._rows.write(instance_id, decision.row)
         else:
@@ -169,7 +170,7 @@ class EpisodePipeline:
                 # crash after the commit (redelivery re-sends the outbox and fixes the row).
                 effects.append(self._rows.write(instance_id, decision.row))
             await asyncio.gather(*effects)
-        crash_point("after_send")
+            crash_point("after_send")
         if decision.live is not None:
             full = decision.full_history
             self._cache.put(

@@ -66,3 +66,21 @@ async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) ->
     payload = req.get_json() if body else None
     instance_id = await client.start_new(req.route_params["name"], None, payload)
     return func.HttpResponse(instance_id, status_code=202)
+
+
+@app.entity_trigger(context_name="context")
+def counter_entity(context: df.DurableEntityContext) -> None:
+    value = context.get_state(lambda: 0)
+    if context.operation_name == "add":
+        value += context.get_input()
+    context.set_state(value)
+    context.set_result(value)
+
+
+@app.orchestration_trigger(context_name="context")
+def add_to_counter(context: df.DurableOrchestrationContext) -> Any:
+    spec = context.get_input()
+    entity = df.EntityId("counter_entity", spec["key"])
+    for _ in range(spec["signals"]):
+        context.signal_entity(entity, "add", 1)
+    return (yield context.call_entity(entity, "add", 1))
