@@ -111,6 +111,9 @@ class EntityOperations(ABC):
     def _init_entities(self) -> None:
         self._client_id = uuid.uuid4().hex
         self._counter = itertools.count(1)
+        # Entity -> id of the last signal this client sent it: the next names it as its
+        # predecessor, so that an entity applies one client's signals in the order sent.
+        self._last_to: dict[str, str] = {}
 
     async def signal_entity(
         self,
@@ -138,7 +141,11 @@ class EntityOperations(ABC):
     ) -> None:
         now = self._clock.now()
         due_utc = _utc(due) if due is not None else None
-        request = EntityRequest(uuid.uuid4().hex, operation, True, data, due=due_utc)
+        message_id = self._next_message_id()
+        target = str(entity)
+        before = self._last_to.get(target) if due_utc is None else None
+        request = EntityRequest(uuid.uuid4().hex, operation, True, data, due=due_utc,
+                                predecessor=before)
         name = ENTITY_OPERATION_EVENT
         delay: timedelta | None = None
         if due_utc is not None:
@@ -147,8 +154,10 @@ class EntityOperations(ABC):
             delay = min(max(due_utc - now, timedelta(0)), self._settings.max_chain_delay)
         event = ev.event_raised(now, name=name, input=request.to_json()).replace(fire_at=due_utc)
         hub: TaskHubStorage = await self._taskhub()
-        message = TaskMessage(self._next_message_id(), str(entity), event, None)
+        message = TaskMessage(message_id, target, event, None)
         await hub.queues.send(message, delay=delay)
+        if due_utc is None:  # only a signal that was sent can be waited for
+            self._last_to[target] = message_id
 
     def _next_message_id(self) -> str:
         return f"{self._client_id}:{next(self._counter)}:c"

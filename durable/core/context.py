@@ -213,14 +213,15 @@ class DurableOrchestrationContext:
             if target in section.calling:
                 raise violation(f"a second call to {target} while one to it is in flight")
         request_id = self.new_uuid()
-        request = EntityRequest(request_id, operationName, False, input_json,
-                                self.instance_id, self._state.execution_id)
-        self._state.schedule(
-            lambda seq: CallEntity(seq, target, ENTITY_OPERATION_EVENT, request.to_json(),
-                                   operationName),
-            None,
-            st.NO_COMPLETION,
-        )
+
+        def call(seq: int) -> CallEntity:
+            request = EntityRequest(request_id, operationName, False, input_json,
+                                    self.instance_id, self._state.execution_id,
+                                    predecessor=self._state.predecessor_of(target, seq))
+            return CallEntity(seq, target, ENTITY_OPERATION_EVENT, request.to_json(),
+                              operationName)
+
+        self._state.schedule(call, None, st.NO_COMPLETION)
         task = EntityCallTask(request_id, f"entity operation '{operationName}' on {target}")
         if section is not None:
             section.calling.add(target)
@@ -244,16 +245,20 @@ class DurableOrchestrationContext:
         if section is not None and target in section.entities:
             raise violation(f"signal_entity to {target}, which this critical section locked")
         due = _utc(scheduled_time) if scheduled_time is not None else None
-        request = EntityRequest(self.new_uuid(), operationName, True, input_json,
-                                self.instance_id, self._state.execution_id, due=due)
-        name = ENTITY_OPERATION_EVENT
-        if due is not None:
-            name = f"{ENTITY_OPERATION_EVENT}@{request.to_dict()['due']}"
-        self._state.schedule(
-            lambda seq: SignalEntity(seq, target, name, request.to_json(), operationName, due),
-            None,
-            st.NO_COMPLETION,
-        )
+        request_id = self.new_uuid()
+
+        def signal(seq: int) -> SignalEntity:
+            # A scheduled signal waits for its time, not for its predecessor.
+            before = self._state.predecessor_of(target, seq) if due is None else None
+            request = EntityRequest(request_id, operationName, True, input_json,
+                                    self.instance_id, self._state.execution_id, due=due,
+                                    predecessor=before)
+            name = ENTITY_OPERATION_EVENT
+            if due is not None:
+                name = f"{ENTITY_OPERATION_EVENT}@{request.to_dict()['due']}"
+            return SignalEntity(seq, target, name, request.to_json(), operationName, due)
+
+        self._state.schedule(signal, None, st.NO_COMPLETION)
 
     def lock(self, entities: Sequence[EntityId]) -> Task[CriticalSection]:
         """Acquire the locks of `entities` (a critical section).
@@ -267,14 +272,15 @@ class DurableOrchestrationContext:
         if not ids:
             raise ValueError("lock() needs at least one EntityId")
         request_id = self.new_uuid()
-        request = EntityRequest(request_id, None, False, None, self.instance_id,
-                                self._state.execution_id, lockset=tuple(ids))
-        self._state.schedule(
-            lambda seq: LockEntities(seq, ids[0], ENTITY_OPERATION_EVENT, request.to_json(),
-                                     tuple(ids)),
-            None,
-            st.NO_COMPLETION,
-        )
+
+        def lock(seq: int) -> LockEntities:
+            request = EntityRequest(request_id, None, False, None, self.instance_id,
+                                    self._state.execution_id, lockset=tuple(ids),
+                                    predecessor=self._state.predecessor_of(ids[0], seq))
+            return LockEntities(seq, ids[0], ENTITY_OPERATION_EVENT, request.to_json(),
+                                tuple(ids))
+
+        self._state.schedule(lock, None, st.NO_COMPLETION)
         task = LockTask(request_id, tuple(ids), self._enter_section)
         return self._state.wait_for_event(request_id, task)
 

@@ -125,6 +125,9 @@ class EntityRequest:
     due: datetime | None = None
     lockset: tuple[str, ...] | None = None
     position: int = 0
+    # The id of the message the same sender sent this entity just before this one: the
+    # entity applies this one only after it (in-order delivery per sender).
+    predecessor: str | None = None
 
     @property
     def is_lock_request(self) -> bool:
@@ -144,6 +147,8 @@ class EntityRequest:
         if self.lockset is not None:
             data["lockset"] = [_lock_member(e) for e in self.lockset]
             data["pos"] = self.position
+        if self.predecessor is not None:
+            data["predecessor"] = self.predecessor
         return data
 
     def to_json(self) -> str:
@@ -168,6 +173,7 @@ class EntityRequest:
             due=_parse_time(due) if isinstance(due, str) else None,
             lockset=tuple(_lock_id(e) for e in lockset) if isinstance(lockset, list) else None,
             position=int(data.get("pos") or 0),
+            predecessor=data.get("predecessor"),
         )
 
 

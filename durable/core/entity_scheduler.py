@@ -16,7 +16,10 @@ Rules, as Durable Functions has them:
   wait in the queue, in order, until it releases the lock;
 - a lock request takes the lock and passes the request on to the next entity of the lock
   set (sorted, so that two orchestrations cannot deadlock); the last one answers the
-  orchestration that the locks are acquired.
+  orchestration that the locks are acquired;
+- messages from one sender are applied in the order it sent them: a request names its
+  predecessor, and one that arrives first is held until the predecessor is applied (or
+  until the reorder window has passed, when the predecessor is taken to be lost).
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ def run_batch(
     batch = _Batch(entity, state, function, now, max_operations, rollback, known_entities)
     for message in inbound:
         batch.receive(message)
+    batch.release_held(expired_before=(now - reorder_window).timestamp())
     batch.drain()
     state.forget_older_than(now - reorder_window)
     batch.outcome.wake_again = batch.ran >= max_operations and any(
@@ -148,25 +152,58 @@ class _Batch:
     # --- messages ----------------------------------------------------------------------------
 
     def receive(self, message: Inbound) -> None:
-        self.state.record(message.message_id, self.now)
         name = message.name
         if name == RELEASE_EVENT:
+            self.state.record(message.message_id, self.now)
             self.release(message)
         elif name == ENTITY_OPERATION_EVENT or name.startswith(ENTITY_OPERATION_EVENT + "@"):
             try:
                 request = EntityRequest.from_json(message.input)
             except SerializationError as exc:
+                self.state.record(message.message_id, self.now)
                 self.note("warning", f"Ignoring a malformed request to {self.entity}: {exc}")
                 return
-            holder = self.state.locked_by is not None and request.parent == self.state.locked_by
-            if self.state.queue and not holder:
-                self.state.queue.append(request)  # keep arrival order behind waiting ones
-            elif self.runnable(request) and self.ran < self.max_operations:
-                self.deliver(request)
-            else:
-                self.state.queue.append(request)
-        elif name != CONTINUE_EVENT:
-            self.note("warning", f"Ignoring event '{name}' sent to entity {self.entity}")
+            before = request.predecessor
+            if before is not None and not self.state.was_processed(before):
+                self.state.held.append((message.message_id, request, self.now.timestamp()))
+                return
+            self.accept(message.message_id, request)
+            self.release_held()
+        else:
+            self.state.record(message.message_id, self.now)
+            if name != CONTINUE_EVENT:
+                self.note("warning", f"Ignoring event '{name}' sent to entity {self.entity}")
+
+    def accept(self, message_id: str, request: EntityRequest) -> None:
+        """Take a request in order: run it now, or queue it behind what waits."""
+        self.state.record(message_id, self.now)
+        holder = self.state.locked_by is not None and request.parent == self.state.locked_by
+        if self.state.queue and not holder:
+            self.state.queue.append(request)  # keep arrival order behind waiting ones
+        elif self.runnable(request) and self.ran < self.max_operations:
+            self.deliver(request)
+        else:
+            self.state.queue.append(request)
+
+    def release_held(self, expired_before: float | None = None) -> None:
+        """Accept held requests whose predecessor is now applied (or that waited past the
+        reorder window), oldest first, until none is left that may go."""
+        progress = True
+        while progress and self.state.held:
+            progress = False
+            for entry in list(self.state.held):
+                message_id, request, arrived = entry
+                ready = request.predecessor is None or self.state.was_processed(
+                    request.predecessor
+                )
+                expired = expired_before is not None and arrived < expired_before
+                if ready or expired:
+                    if expired and not ready:
+                        self.note("warning", f"{self.entity}: the message before "
+                                             f"{message_id} never came; applying it anyway")
+                    self.state.held.remove(entry)
+                    self.accept(message_id, request)
+                    progress = True
 
     def release(self, message: Inbound) -> None:
         try:
@@ -214,11 +251,12 @@ class _Batch:
         self.state.lock_id = request.id
         nxt = request.position + 1
         if nxt < len(request.lockset):
+            target = request.lockset[nxt]
             forward = EntityRequest(
                 request.id, None, False, None, request.parent, request.parent_execution,
-                lockset=request.lockset, position=nxt,
+                lockset=request.lockset, position=nxt, predecessor=self.predecessor_for(target),
             )
-            self.send(Outgoing(request.lockset[nxt], ENTITY_OPERATION_EVENT, forward.to_json()))
+            self.send(Outgoing(target, ENTITY_OPERATION_EVENT, forward.to_json()))
         elif request.parent is not None:
             response = EntityResponse(json.dumps(LOCK_ACQUIRED))
             self.send(Outgoing(request.parent, request.id, response.to_json(),
@@ -284,7 +322,15 @@ class _Batch:
             return False
         return True
 
+    def predecessor_for(self, target: str) -> str | None:
+        """The id of the last message this entity sent to `target` (for in-order delivery),
+        noting the one about to be sent (`send` numbers it `state.sent`) as the new last."""
+        last = self.state.last_sent_to.get(target)
+        self.state.last_sent_to[target] = [float(self.state.sent), self.now.timestamp()]
+        return f"{self.entity}:{int(last[0])}:e" if last is not None else None
+
     def _signal(self, signal: EntitySignal) -> Outgoing:
+        target = str(signal.entity)
         request = EntityRequest(
             id=str(uuid.uuid5(_START_NAMESPACE, f"{self.entity}:{self.state.sent}")),
             operation=signal.operation,
@@ -292,6 +338,7 @@ class _Batch:
             input=signal.input,
             parent=str(self.entity),
             due=signal.due,
+            predecessor=self.predecessor_for(target) if signal.due is None else None,
         )
         name = ENTITY_OPERATION_EVENT
         if signal.due is not None:

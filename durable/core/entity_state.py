@@ -70,9 +70,17 @@ class SchedulerState:
     received: dict[str, SenderRecord] = field(default_factory=dict)
     # How many messages this entity has sent: the sequence numbers of its own outbox.
     sent: int = 0
+    # Requests that arrived before their predecessor: (message id, request, arrival time).
+    held: list[tuple[str, EntityRequest, float]] = field(default_factory=list)
+    # Entity -> [number of the last message this entity sent it, when], for predecessors.
+    last_sent_to: dict[str, list[float]] = field(default_factory=dict)
 
     def has_applied(self, message_id: str) -> bool:
-        """Whether the message with this id was applied before (a redelivery)."""
+        """Whether the message with this id was applied (or is held) already: a redelivery."""
+        return self.was_processed(message_id) or any(m == message_id for m, _, _ in self.held)
+
+    def was_processed(self, message_id: str) -> bool:
+        """Whether the message with this id was applied."""
         sender, sequence = message_key(message_id)
         record = self.received.get(sender)
         return record is not None and record.contains(sequence)
@@ -88,6 +96,7 @@ class SchedulerState:
         """Drop senders silent since before `horizon` (the reorder window has passed)."""
         cutoff = horizon.timestamp()
         self.received = {k: r for k, r in self.received.items() if r.last_seen >= cutoff}
+        self.last_sent_to = {k: v for k, v in self.last_sent_to.items() if v[1] >= cutoff}
 
     @property
     def is_empty(self) -> bool:
@@ -108,6 +117,10 @@ class SchedulerState:
             data["received"] = {k: [r.last_seen, r.ranges] for k, r in self.received.items()}
         if self.sent:
             data["sent"] = self.sent
+        if self.held:
+            data["held"] = [[m, r.to_dict(), t] for m, r, t in self.held]
+        if self.last_sent_to:
+            data["lastSentTo"] = self.last_sent_to
         return json.dumps(data, separators=(",", ":"))
 
     @staticmethod
@@ -129,6 +142,14 @@ class SchedulerState:
                 lock_id=data.get("lockId"),
                 received=received,
                 sent=int(data.get("sent") or 0),
+                held=[
+                    (str(m), EntityRequest.from_json(json.dumps(r)), float(t))
+                    for m, r, t in data.get("held") or []
+                ],
+                last_sent_to={
+                    str(k): [float(v[0]), float(v[1])]
+                    for k, v in (data.get("lastSentTo") or {}).items()
+                },
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise SerializationError(f"Entity scheduler state is not valid: {exc!r}") from exc

@@ -87,6 +87,8 @@ class ReplayState:
         self._buffered: dict[str, deque[str | None]] = {}
         # The critical section the orchestration is in (see critical.py).
         self.section: CriticalSection | None = None
+        # Entity -> sequence number of the last message this execution sent it.
+        self._last_sent: dict[str, int] = {}
 
     # --- actions (called by the context, on behalf of user code) -------------------------
 
@@ -119,6 +121,16 @@ class ReplayState:
         if completes_on:
             self._open[seq] = (completes_on, task)
         return task
+
+    def predecessor_of(self, target: str, seq: int) -> str | None:
+        """The message id of the previous message this execution sent to entity `target`
+        (None for the first), and note `seq` as the new last one. Message ids of an
+        orchestration's outbox are `{execution id}:{sequence}:{EventSent}`."""
+        previous = self._last_sent.get(target)
+        self._last_sent[target] = seq
+        if previous is None:
+            return None
+        return f"{self.execution_id}:{previous}:{int(EventType.EventSent)}"
 
     def next_completion_id(self) -> int:
         """The sequence number the completion event (ExecutionCompleted) gets."""

@@ -8,6 +8,7 @@ See `durable.testing.orchestrations` and `durable.testing.entities` for the deta
 
 from durable.testing.entities import EntityRun, run_entity
 from durable.testing.orchestrations import (
+    DEFAULT_START,
     ActivityCall,
     ExternalEvent,
     OrchestrationRun,
@@ -16,6 +17,7 @@ from durable.testing.orchestrations import (
 )
 
 __all__ = [
+    "DEFAULT_START",
     "ActivityCall",
     "EntityRun",
     "ExternalEvent",

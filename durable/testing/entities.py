@@ -115,24 +115,33 @@ class InMemoryEntities:
         self.states: dict[str, SchedulerState] = {}
         self._counter = 0
 
-    def send(self, target: str, event_name: str, payload: str | None, now: datetime) -> None:
-        """A message from the orchestration (or another entity) to entity `target`."""
-        pending: list[Outgoing] = [Outgoing(target, event_name, payload)]
+    def send(
+        self, message_id: str, target: str, event_name: str, payload: str | None, now: datetime
+    ) -> None:
+        """A message from the orchestration to entity `target` (and whatever it causes).
+
+        `message_id` is the id the runtime would give it (`{execution}:{sequence}:14`), so
+        that the in-order delivery of the real decider works as it does deployed.
+        """
+        pending: list[tuple[str, Outgoing]] = [(message_id, Outgoing(target, event_name,
+                                                                      payload))]
         while pending:
-            message = pending.pop(0)
+            mid, message = pending.pop(0)
             if not message.target.startswith("@"):
                 if message.event_name is not None:
                     self._deliver(message.target, message.event_name, message.payload)
                 continue
             entity = EntityId.get_entity_id(message.target)
             state = self.states.setdefault(message.target, SchedulerState())
-            self._counter += 1
-            inbound = Inbound(f"mem:{self._counter}:t", message.event_name or "",
-                              message.payload)
+            inbound = Inbound(mid, message.event_name or "", message.payload)
             fn = self._functions.get(entity.name.lower())
             outcome = run_batch(entity, state, [inbound], fn, now,
                                 known_entities=sorted(self._functions))
-            pending.extend(o for o in outcome.outgoing if o.start is None)
+            first = state.sent - len(outcome.outgoing)
+            pending.extend(
+                (f"{message.target}:{first + i}:e", o)
+                for i, o in enumerate(outcome.outgoing) if o.start is None
+            )
 
     def state_of(self, entity: EntityId) -> Any:
         """An entity's state (None when it has none)."""

@@ -74,6 +74,7 @@ from durable.core.actions import (
 )
 from durable.core.entities import EntityId
 from durable.core.history import (
+    EventType,
     FailureDetails,
     HistoryEvent,
     OrchestrationRuntimeStatus,
@@ -223,6 +224,7 @@ class _Run:
         self.children: dict[str, OrchestrationRun] = {}
         self.sent: list[SendEvent] = []
         self.all_history: list[HistoryEvent] = []
+        self.execution_id = ""
         self.entities = (
             InMemoryEntities(settings.entities, self._entity_answer)
             if settings.entities is not None else None
@@ -240,12 +242,13 @@ class _Run:
         input_json: str | None = dumps(input, f"input of orchestrator '{self.name}'")
         while True:
             executions += 1
+            self.execution_id = f"{self.instance_id}-execution-{executions}"
             started = ev.execution_started(
                 self.clock,
                 name=self.name,
                 instance_id=self.instance_id,
                 input=input_json,
-                execution_id=f"{self.instance_id}-execution-{executions}",
+                execution_id=self.execution_id,
                 parent=parent,
             )
             result, episodes = self._run_execution(started, custom_status, episodes)
@@ -320,7 +323,8 @@ class _Run:
     def _to_entity(self, action: SendEvent) -> None:
         self.sent.append(action)
         if self.entities is not None:
-            self.entities.send(action.instance_id, action.name, action.input, self.clock)
+            mid = f"{self.execution_id}:{action.event_id}:{int(EventType.EventSent)}"
+            self.entities.send(mid, action.instance_id, action.name, action.input, self.clock)
 
     def _entity_answer(self, target: str, event_name: str, payload: str | None) -> None:
         if target == self.instance_id:

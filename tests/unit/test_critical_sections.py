@@ -163,3 +163,18 @@ def test_terminating_inside_a_section_does_not_release_on_generator_exit() -> No
     done = h.run(ev.execution_terminated(h.now, json.dumps("stop")))
     assert done.status is S.Terminated
     assert done.actions == [] and not h.named("release")
+
+
+def test_messages_to_one_entity_name_their_predecessor() -> None:
+    def orch(ctx: df.DurableOrchestrationContext) -> Gen:
+        ctx.signal_entity(A, "deposit", 1)
+        ctx.signal_entity(B, "deposit", 1)
+        return (yield ctx.call_entity(A, "get"))
+
+    h = Harness(orch)
+    to_a, to_b, call = h.start().actions
+    assert EntityRequest.from_json(to_a.input).predecessor is None
+    assert EntityRequest.from_json(to_b.input).predecessor is None
+    assert EntityRequest.from_json(call.input).predecessor == "exec-1:0:14"
+    # Replay computes the same chain (the history's actions are matched, not re-sent).
+    assert h.replay().status is S.Running

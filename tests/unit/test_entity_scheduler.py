@@ -212,3 +212,43 @@ def test_the_state_round_trips_through_json() -> None:
     assert again == state
     data = json.loads(state.to_json())
     assert data["lockedBy"] == "orch" and data["exists"] is False and len(data["queue"]) == 1
+
+
+def chained(mid: str, operation: str, value: Any, predecessor: str | None) -> Inbound:
+    request = EntityRequest(f"req-{mid}", operation, True, json.dumps(value), "orch",
+                            predecessor=predecessor)
+    return Inbound(mid, "op", request.to_json())
+
+
+def setter(ctx: df.DurableEntityContext) -> None:
+    ctx.set_state([*(ctx.get_state(list) or []), ctx.get_input()])
+
+
+def test_a_message_that_overtook_its_predecessor_waits_for_it() -> None:
+    first = chained("e:1:14", "set", "first", None)
+    second = chained("e:2:14", "set", "second", "e:1:14")
+    third = chained("e:3:14", "set", "third", "e:2:14")
+    out = run_batch(COUNTER, SchedulerState(), [third, second], setter, NOW)
+    assert out.state.state is None and len(out.state.held) == 2
+    assert out.state.has_applied("e:3:14") and not out.state.was_processed("e:3:14")
+    done = run_batch(COUNTER, out.state, [first], setter, NOW)
+    assert stored(done.state) == ["first", "second", "third"] and done.state.held == []
+
+
+def test_a_predecessor_that_never_comes_is_given_up_after_the_window() -> None:
+    late = chained("e:2:14", "set", "late", "e:1:14")
+    held = run_batch(COUNTER, SchedulerState(), [late], setter, NOW).state
+    assert held.held
+    out = run_batch(COUNTER, held, [], setter, NOW + timedelta(hours=1),
+                    reorder_window=timedelta(minutes=30))
+    assert stored(out.state) == ["late"] and any("never came" in t for _, t in out.notes)
+
+
+def test_an_entity_numbers_what_it_sends_each_target_in_order() -> None:
+    def fanout(ctx: df.DurableEntityContext) -> None:
+        for i in range(3):
+            ctx.signal_entity(df.EntityId("counter", "t"), "add", i)
+
+    out = run_batch(COUNTER, SchedulerState(), [op("c:1:c", "go")], fanout, NOW)
+    requests = [EntityRequest.from_json(o.payload) for o in out.outgoing]
+    assert [r.predecessor for r in requests] == [None, "@counter@k:0:e", "@counter@k:1:e"]

@@ -124,7 +124,7 @@ def test_storage_sdks_stay_in_the_storage_layer() -> None:
         ("durable/errors.py", "from durable.core.history import EventType\n", "core"),
         ("durable/core/task.py", "from durable.storage.names import escape_key\n", "storage"),
         ("durable/storage/codec.py", "from durable import runtime\n", "runtime"),
-        ("durable/testing.py", "import emulator.host\n", "host"),
+        ("durable/testing/orchestrations.py", "import emulator.host\n", "host"),
         ("durable/core/replay.py", "import asyncio\n", "asyncio"),
     ],
 )
