@@ -43,6 +43,7 @@ from durable.client import (  # noqa: E402
     DurableOrchestrationStatus,
     OrchestrationRuntimeStatus,
 )
+from durable.core.entities import EntityId  # noqa: E402
 from durable.core.history import EventType, HistoryEvent  # noqa: E402
 from durable.storage.settings import TaskHubSettings  # noqa: E402
 from durable.storage.taskhub import TaskHub  # noqa: E402
@@ -55,11 +56,13 @@ MIX: tuple[tuple[str, float, Any], ...] = (
     ("chain", 0.20, None),
     ("fan", 0.10, 20),
     ("parent", 0.15, None),
-    ("retrying", 0.20, None),
-    ("timer", 0.20, 2),
+    ("retrying", 0.15, None),
+    ("timer", 0.15, 2),
     ("event", 0.15, None),
+    ("counting", 0.10, 5),
 )
 EVENT_VALUE = "go"
+SHARED_COUNTER = EntityId("chaos_counter", "shared")
 # An invocation may fail on these and be retried (a connection reset under load); any other
 # failure is a bug.
 TRANSIENT_FAILURES = {"StorageUnavailableError"}
@@ -112,6 +115,8 @@ class Instance:
             return {f"{iid}:f": 3}
         if self.name == "timer":
             return {f"{iid}:0": 1, f"{iid}:1": 1}
+        if self.name == "counting":
+            return {}
         return {f"{iid}:{EVENT_VALUE}": 1}
 
     def all_ids(self) -> list[str]:
@@ -134,6 +139,8 @@ def expected_output(name: str, iid: str, payload: Any) -> Any:
         return [f"{iid}:0!", f"{iid}:1!"]
     if name == "event":
         return f"{iid}:{EVENT_VALUE}!"
+    if name == "counting":
+        return int(payload) + 1
     raise ValueError(f"unknown orchestrator {name!r}")
 
 
@@ -167,6 +174,9 @@ class ChaosReport:
     # Invocations that failed (and were retried), by exception type; messages sent again.
     failed_invocations: Counter[str] = field(default_factory=Counter)
     requeued: int = 0
+    # Client signals to one shared counter entity, and what it ended at.
+    signals_sent: int = 0
+    shared_counter: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -178,6 +188,7 @@ class ChaosReport:
             and not any(self.poison_counts.values())
             and not self.host_problems
             and set(self.failed_invocations) <= TRANSIENT_FAILURES
+            and self.shared_counter == self.signals_sent
         )
 
     def lines(self) -> list[str]:
@@ -197,6 +208,8 @@ class ChaosReport:
             f"failed invocations         {sum(self.failed_invocations.values())} "
             f"{dict(self.failed_invocations)}",
             f"messages sent again        {self.requeued}",
+            f"shared counter             {self.shared_counter} "
+            f"(client signals sent {self.signals_sent})",
         ]
 
 
@@ -376,6 +389,9 @@ class ChaosRun:
 
     async def _start_one(self, inst: Instance) -> None:
         await self.client.start_new(inst.name, inst.instance_id, inst.payload)
+        # Every start also signals a counter shared by all: it must end exact.
+        await self.client.signal_entity(SHARED_COUNTER, "add", 1)
+        self.report.signals_sent += 1
         if inst.name != "event":
             return
         deadline = time.monotonic() + 3.0
@@ -449,7 +465,19 @@ class ChaosRun:
                 loaded = await self.hub.history.load_history(iid)
                 report.history_problems += history_problems(iid, loaded.events)
         report.poison_counts = await poison_counts(self.hub)
+        report.shared_counter = await self._settled_counter(report.signals_sent)
         await self._count_executions()
+
+    async def _settled_counter(self, expected: int, timeout: float = 60.0) -> int | None:
+        """The shared counter once it has taken every signal (or what it holds at the end of
+        `timeout`, for the report)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = await self.client.read_entity_state(SHARED_COUNTER)
+            value = got.entity_state if got.entity_exists else None
+            if value == expected or time.monotonic() > deadline:
+                return value if isinstance(value, int) else None
+            await asyncio.sleep(0.5)
 
     async def _count_executions(self) -> None:
         expected: dict[str, int] = {}

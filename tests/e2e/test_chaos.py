@@ -38,5 +38,8 @@ async def test_hosts_killed_every_two_seconds_lose_nothing(azurite: str) -> None
     # An invocation may fail on a transient storage error (a connection reset under load)
     # and be retried; any other failure is a bug.
     assert set(report.failed_invocations) <= TRANSIENT_FAILURES, report.failed_invocations
+    # Entities: every counter is exact (the counting instances' outputs above, and one
+    # counter every start signalled from the client while hosts died).
+    assert report.signals_sent == 200 and report.shared_counter == 200
     for output in outputs:
         assert ACCOUNT_KEY not in output

@@ -142,3 +142,22 @@ async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) ->
     except StorageUnavailableError as exc:
         return _json({"error": str(exc)}, 503)
     return client.create_check_status_response(req, instance_id)
+
+
+@app.entity_trigger(context_name="context")
+def chaos_counter(context: df.DurableEntityContext) -> None:
+    value = context.get_state(lambda: 0)
+    if context.operation_name == "add":
+        value += context.get_input()
+    context.set_state(value)
+    context.set_result(value)
+
+
+@app.orchestration_trigger(context_name="context")
+def counting(context: df.DurableOrchestrationContext) -> Any:
+    """Signals its own counter n times, then calls it: in-order delivery makes the result
+    n + 1 whatever hosts die meanwhile."""
+    entity = df.EntityId("chaos_counter", context.instance_id)
+    for _ in range(int(context.get_input() or 5)):
+        context.signal_entity(entity, "add", 1)
+    return (yield context.call_entity(entity, "add", 1))
