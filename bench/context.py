@@ -31,6 +31,9 @@ class Sizes:
     idle_settle_s: float = 120.0  # after start, before the idle window opens
     idle_window_s: float = 60.0
     memory_waiting: int = 1000
+    entity_signals: int = 5000
+    entity_ping_runs: int = 20
+    entity_spread: tuple[int, int] = (1000, 10)
 
 
 FULL = Sizes()
@@ -45,6 +48,9 @@ QUICK = Sizes(
     idle_settle_s=0.0,
     idle_window_s=5.0,
     memory_waiting=50,
+    entity_signals=200,
+    entity_ping_runs=3,
+    entity_spread=(20, 5),
 )
 
 

@@ -33,9 +33,19 @@ from bench import report  # noqa: E402
 from bench.azurite import PrivateAzurite  # noqa: E402
 from bench.context import FULL, QUICK, Bench  # noqa: E402
 from bench.results import Section  # noqa: E402
-from bench.scenarios import fanout, floor, idle, latency, memory, sequence, throughput  # noqa: E402
+from bench.scenarios import (  # noqa: E402
+    entities,
+    fanout,
+    floor,
+    idle,
+    latency,
+    memory,
+    sequence,
+    throughput,
+)
 
-SCENARIOS = ("floor", "latency", "throughput", "fanout", "sequence", "memory", "idle")
+SCENARIOS = ("floor", "latency", "throughput", "fanout", "sequence", "entities", "memory",
+             "idle")
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -104,6 +114,7 @@ async def run_suite(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
                 "throughput": lambda: throughput.run(bench),
                 "fanout": lambda: fanout.run(bench, calls),
                 "sequence": lambda: sequence.run(bench),
+                "entities": lambda: entities.run(bench),
                 "memory": lambda: memory.run(bench),
             }
             for name, step in steps.items():
@@ -136,8 +147,8 @@ async def run_suite(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
     }
 
 
-_ORDER = {"floor": 0, "hello3": 1, "throughput": 2, "fanout": 3, "sequence": 4, "calls": 5,
-          "idle": 6, "memory": 7}
+_ORDER = {"floor": 0, "hello3": 1, "throughput": 2, "fanout": 3, "sequence": 4, "entities": 5,
+          "calls": 6, "idle": 7, "memory": 8}
 
 
 def main(argv: list[str] | None = None) -> int:

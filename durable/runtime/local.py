@@ -79,9 +79,15 @@ class LocalDelivery:
         return mine, rest
 
     async def schedule(self, outbound: Sequence[Outbound]) -> None:
-        """Queue the messages hidden, then handle them in this process."""
+        """Queue the messages hidden and handle them in this process, at once.
 
-        async def send(o: Outbound) -> tuple[ReceivedMessage, float, bool]:
+        The handling starts while the hidden copies are still being sent (the copy is only
+        needed if this process dies, and only then is it used), so a step of a workflow
+        does not wait for a queue round trip. This returns once every copy is queued: the
+        episode that sent them may then be acknowledged, its outbox being safe."""
+        sent_at = time.monotonic()
+        sends: list[asyncio.Task[ReceivedMessage]] = []
+        for o in outbound:
             due = 0.0
             if o.visible_at is not None:
                 due = max(0.0, (o.visible_at - self._clock.now()).total_seconds())
@@ -90,97 +96,92 @@ class LocalDelivery:
                 backlog = self._activities >= self._slots
                 self._activities += 1
             hidden = (STEAL_AFTER if backlog else self._lease) + timedelta(seconds=due)
-            try:
-                handle = await self._hub.queues.send_leased(o.message, delay=hidden)
-            except BaseException:
-                if o.to_work_items:
-                    self._activities -= 1
-                raise
-            return handle, due, backlog
-
-        sent_at = time.monotonic()
-        for handle, due, backlog in await asyncio.gather(*(send(o) for o in outbound)):
+            sending = asyncio.create_task(self._hub.queues.send_leased(o.message, delay=hidden))
+            sends.append(sending)
             # Until STEAL_AFTER has passed nobody else can have it: no claim needed.
-            steal_at = sent_at + STEAL_AFTER.total_seconds() - CLAIM_MARGIN_S
-            claim_after = steal_at if backlog else None
-            task = asyncio.create_task(self._run(handle, due, claim_after))
+            claim_after = sent_at + STEAL_AFTER.total_seconds() - CLAIM_MARGIN_S
+            task = asyncio.create_task(
+                self._run(o.message, _Copy(sending), due, claim_after if backlog else None)
+            )
             self._running.add(task)
             task.add_done_callback(self._running.discard)
+        results = await asyncio.gather(*sends, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _run(
-        self, handle: ReceivedMessage, due: float, claim_after: float | None
+        self, message: TaskMessage, copy: _Copy, due: float, claim_after: float | None
     ) -> None:
-        holder = [handle]
         try:
             if due:
                 await asyncio.sleep(due)
-            if handle.message.event.event_type is EventType.TaskScheduled:
-                handled = await self._run_activity(holder, claim_after)
+            if message.event.event_type is EventType.TaskScheduled:
+                handled = await self._run_activity(message, copy, claim_after)
             else:
-                await self._hold_while(holder, self._submit(handle.message))
+                await self._hold_while(copy, self._submit(message))
                 handled = True
         except Exception as exc:
             log.warning(
                 "%s for '%s' was not handled in-process (%s); the queued copy takes over",
-                handle.message.event.event_type.name, handle.message.instance_id, exc,
+                message.event.event_type.name, message.instance_id, exc,
             )
-            await self._release(holder[0])
+            await self._release(copy)
             return
         except asyncio.CancelledError:
             # The process is stopping (the host cancels what is left when it exits): hand
             # the copy to the other hosts now, not when its lease (minutes) runs out.
-            await self._release(holder[0])
+            await self._release(copy)
             raise
         finally:
-            if handle.message.event.event_type is EventType.TaskScheduled:
+            if message.event.event_type is EventType.TaskScheduled:
                 self._activities -= 1
         if handled:
-            await self._delete(holder[0])
+            await self._delete(copy)
 
     async def _run_activity(
-        self, holder: list[ReceivedMessage], claim_after: float | None
+        self, message: TaskMessage, copy: _Copy, claim_after: float | None
     ) -> bool:
-        message = holder[0].message
         async with self._activity_limit:
             if claim_after is not None and time.monotonic() >= claim_after:
-                claimed = await self._hub.queues.renew(holder[0], self._lease)
+                claimed = await self._hub.queues.renew(await copy.get(), self._lease)
                 if claimed is None:
                     return False  # another host took it from the queue
-                holder[0] = claimed
+                copy.handle = claimed
             done = await self._hold_while(
-                holder, run_activity(self._registry, message, self._clock)
+                copy, run_activity(self._registry, message, self._clock)
             )
         crash_point("in_activity")
-        await self._hold_while(holder, self._submit(done))
+        await self._hold_while(copy, self._submit(done))
         return True
 
-    async def _hold_while(self, holder: list[ReceivedMessage], work: Awaitable[Any]) -> Any:
+    async def _hold_while(self, copy: _Copy, work: Awaitable[Any]) -> Any:
         """Await `work`, renewing the copy's invisibility every half lease meanwhile."""
-        keeper = asyncio.create_task(self._keep_hidden(holder))
+        keeper = asyncio.create_task(self._keep_hidden(copy))
         try:
             return await work
         finally:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
 
-    async def _keep_hidden(self, holder: list[ReceivedMessage]) -> None:
+    async def _keep_hidden(self, copy: _Copy) -> None:
         half = self._lease.total_seconds() / 2
         while True:
             await asyncio.sleep(half)
-            renewed = await self._hub.queues.renew(holder[0], self._lease)
+            renewed = await self._hub.queues.renew(await copy.get(), self._lease)
             if renewed is None:
                 return
-            holder[0] = renewed
+            copy.handle = renewed
 
-    async def _delete(self, handle: ReceivedMessage) -> None:
+    async def _delete(self, copy: _Copy) -> None:
         try:
-            await self._hub.queues.delete(handle)
+            await self._hub.queues.delete(await copy.get())
         except Exception as exc:  # a left-over copy is recognised as a duplicate later
             log.warning("Could not delete a handled message: %s", exc)
 
-    async def _release(self, handle: ReceivedMessage) -> None:
+    async def _release(self, copy: _Copy) -> None:
         try:
-            await self._hub.queues.renew(handle, timedelta(0))
+            await self._hub.queues.renew(await copy.get(), timedelta(0))
         except Exception as exc:  # it becomes visible when it stops being hidden anyway
             log.warning("Could not release a message to the queue: %s", exc)
 
@@ -188,3 +189,17 @@ class LocalDelivery:
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
+
+
+class _Copy:
+    """The queued copy of a message handled here, whose send may still be in flight."""
+
+    def __init__(self, sending: asyncio.Task[ReceivedMessage]) -> None:
+        self._sending = sending
+        self.handle: ReceivedMessage | None = None
+
+    async def get(self) -> ReceivedMessage:
+        """The copy's handle (after a renewal, the renewed one), once it is queued."""
+        if self.handle is None:
+            self.handle = await asyncio.shield(self._sending)
+        return self.handle

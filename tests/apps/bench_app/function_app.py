@@ -90,3 +90,63 @@ async def start_many(
     ids = await asyncio.gather(*(one(i) for i in range(int(spec["count"]))))
     body = {"ids": ids, "began": began, "ended": time.time()}
     return func.HttpResponse(json.dumps(body), status_code=202, mimetype="application/json")
+
+
+# --- entities ---------------------------------------------------------------------------
+
+
+@app.entity_trigger(context_name="context")
+def bench_counter(context: df.DurableEntityContext) -> None:
+    """A counter that, on reaching `target`, starts the marker orchestration `marker`: the
+    bench learns the count is complete from that instance's terminal row."""
+    spec = context.get_input() or {}
+    value = context.get_state(lambda: 0) + int(spec.get("n", 0))
+    context.set_state(value)
+    context.set_result(value)
+    if spec.get("target") and value == spec["target"]:
+        context.start_new_orchestration("bench_marker", None, spec["marker"])
+
+
+@app.orchestration_trigger(context_name="context")
+def bench_marker(context: df.DurableOrchestrationContext) -> Any:
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context")
+def entity_ping(context: df.DurableOrchestrationContext) -> Any:
+    """`n` call_entity round trips in sequence (the entity adds 0)."""
+    entity = df.EntityId("bench_counter", context.instance_id)
+    for _ in range(int(context.get_input())):
+        yield context.call_entity(entity, "add", {"n": 0})
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context")
+def activity_ping(context: df.DurableOrchestrationContext) -> Any:
+    """`n` call_activity round trips in sequence: the yardstick of entity_ping."""
+    for _ in range(int(context.get_input())):
+        yield context.call_activity("say_hello", "x")
+    return "done"
+
+
+@app.route(route="_bench/signal_many", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def signal_many(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """`each` signals to each of `entities` counters (`{prefix}{i:06d}`), all at once; each
+    counter starts marker `{marker}{i:06d}` when it has them all."""
+    spec = req.get_json()
+    gate = asyncio.Semaphore(START_CONCURRENCY)
+    each = int(spec["each"])
+
+    async def one(i: int) -> None:
+        entity = df.EntityId("bench_counter", f"{spec['prefix']}{i:06d}")
+        payload = {"n": 1, "target": each, "marker": f"{spec['marker']}{i:06d}"}
+        async with gate:
+            await client.signal_entity(entity, "add", payload)
+
+    began = time.time()
+    await asyncio.gather(*(one(i) for _ in range(each) for i in range(int(spec["entities"]))))
+    body = {"began": began, "ended": time.time()}
+    return func.HttpResponse(json.dumps(body), status_code=202, mimetype="application/json")
