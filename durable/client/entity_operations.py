@@ -17,8 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from durable.client.arguments import flag_arg, number_arg, text_arg, time_arg
+from durable.client.signal_batches import SignalBatcher
 from durable.core import events as ev
 from durable.core.entities import (
+    BATCH_EVENT,
     ENTITY_OPERATION_EVENT,
     RELEASE_EVENT,
     EntityId,
@@ -111,9 +113,7 @@ class EntityOperations(ABC):
     def _init_entities(self) -> None:
         self._client_id = uuid.uuid4().hex
         self._counter = itertools.count(1)
-        # Entity -> id of the last signal this client sent it: the next names it as its
-        # predecessor, so that an entity applies one client's signals in the order sent.
-        self._last_to: dict[str, str] = {}
+        self._batcher = SignalBatcher(self._send_batch)
 
     async def signal_entity(
         self,
@@ -139,25 +139,27 @@ class EntityOperations(ABC):
     async def _send_entity_request(
         self, entity: EntityId, operation: str, data: str | None, due: datetime | None
     ) -> None:
-        now = self._clock.now()
-        due_utc = _utc(due) if due is not None else None
         message_id = self._next_message_id()
         target = str(entity)
-        before = self._last_to.get(target) if due_utc is None else None
-        request = EntityRequest(uuid.uuid4().hex, operation, True, data, due=due_utc,
-                                predecessor=before)
-        name = ENTITY_OPERATION_EVENT
-        delay: timedelta | None = None
-        if due_utc is not None:
-            name = f"{ENTITY_OPERATION_EVENT}@{request.to_dict()['due']}"
-            # Longer waits than the queue's limit travel in hops, as timers do.
-            delay = min(max(due_utc - now, timedelta(0)), self._settings.max_chain_delay)
+        if due is None:
+            request = EntityRequest(uuid.uuid4().hex, operation, True, data)
+            await self._batcher.signal(target, message_id, request)
+            return
+        now = self._clock.now()
+        due_utc = _utc(due)
+        # A scheduled signal waits for its time, not for a predecessor.
+        request = EntityRequest(uuid.uuid4().hex, operation, True, data, due=due_utc)
+        name = f"{ENTITY_OPERATION_EVENT}@{request.to_dict()['due']}"
+        # Longer waits than the queue's limit travel in hops, as timers do.
+        delay = min(max(due_utc - now, timedelta(0)), self._settings.max_chain_delay)
         event = ev.event_raised(now, name=name, input=request.to_json()).replace(fire_at=due_utc)
         hub: TaskHubStorage = await self._taskhub()
-        message = TaskMessage(message_id, target, event, None)
-        await hub.queues.send(message, delay=delay)
-        if due_utc is None:  # only a signal that was sent can be waited for
-            self._last_to[target] = message_id
+        await hub.queues.send(TaskMessage(message_id, target, event, None), delay=delay)
+
+    async def _send_batch(self, target: str, message_id: str, batch_json: str) -> None:
+        event = ev.event_raised(self._clock.now(), name=BATCH_EVENT, input=batch_json)
+        hub: TaskHubStorage = await self._taskhub()
+        await hub.queues.send(TaskMessage(message_id, target, event, None))
 
     def _next_message_id(self) -> str:
         return f"{self._client_id}:{next(self._counter)}:c"

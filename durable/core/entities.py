@@ -27,6 +27,8 @@ from durable.errors import SerializationError
 
 ENTITY_OPERATION_EVENT = "op"
 RELEASE_EVENT = "release"
+# Several signals from one client to one entity in one message (see client.signal_batches).
+BATCH_EVENT = "ops"
 # The result of the last lock request of a lock set, as Durable Functions words it.
 LOCK_ACQUIRED = "Lock Acquisition Completed"
 # The empty key in the HTTP API's paths.
@@ -285,6 +287,20 @@ def parse_response(text: str | None) -> tuple[str | None, FailureDetails | None]
         )
     result = data.get("result")
     return (result if isinstance(result, str) or result is None else json.dumps(result)), None
+
+
+def unpack_batch(payload: str | None) -> list[tuple[str, str]]:
+    """(message id, request JSON) of every request an `ops` message carries."""
+    try:
+        members = json.loads(payload or "[]")
+    except json.JSONDecodeError as exc:
+        raise SerializationError(f"Batched entity requests are not valid JSON: {exc}") from exc
+    if not isinstance(members, list) or not all(
+        isinstance(m, dict) and "messageId" in m for m in members
+    ):
+        raise SerializationError("Batched entity requests must be a list of requests, each "
+                                 "with its messageId")
+    return [(str(m.pop("messageId")), json.dumps(m)) for m in members]
 
 
 def _object(text: str | None, what: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from typing import Any
 
 from durable.core.driver import USER_ERRORS
 from durable.core.entities import (
+    BATCH_EVENT,
     ENTITY_OPERATION_EVENT,
     LOCK_ACQUIRED,
     RELEASE_EVENT,
@@ -40,6 +41,7 @@ from durable.core.entities import (
     EntityRequest,
     EntityResponse,
     LockRelease,
+    unpack_batch,
 )
 from durable.core.entity_context import DurableEntityContext, EntitySignal, OrchestrationStart
 from durable.core.entity_state import DEFAULT_REORDER_WINDOW, SchedulerState
@@ -153,7 +155,16 @@ class _Batch:
 
     def receive(self, message: Inbound) -> None:
         name = message.name
-        if name == RELEASE_EVENT:
+        if name == BATCH_EVENT:
+            try:
+                members = unpack_batch(message.input)
+            except SerializationError as exc:
+                self.state.record(message.message_id, self.now)
+                self.note("warning", f"Ignoring a malformed batch to {self.entity}: {exc}")
+                return
+            for member_id, request_json in members:
+                self.receive(Inbound(member_id, ENTITY_OPERATION_EVENT, request_json))
+        elif name == RELEASE_EVENT:
             self.state.record(message.message_id, self.now)
             self.release(message)
         elif name == ENTITY_OPERATION_EVENT or name.startswith(ENTITY_OPERATION_EVENT + "@"):
