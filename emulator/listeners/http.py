@@ -11,6 +11,7 @@ func start does. CORS follows local.settings.json `Host.CORS` / `Host.CORSCreden
 from __future__ import annotations
 
 import errno
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from aiohttp import web
 from aiohttp.log import access_logger
 from multidict import CIMultiDict
 
-from emulator import bindings
+from emulator import bindings, trigger_data
 from emulator.errors import IndexingError, PortInUseError
 from emulator.functions import FunctionSpec
 from emulator.invoker import InvocationFailed, Invoker
@@ -126,8 +127,9 @@ def make_handler(
             request.method, str(request.url), request.headers.items(),
             request.query.items(), values, body,
         )
+        data = trigger_data.http_data(values, dict(req.params), dict(req.headers), body)
         try:
-            result = await invoker.invoke(route.spec, req, _REASON)
+            result = await invoker.invoke(route.spec, req, _REASON, None, data)
         except InvocationFailed:
             return web.Response(status=500)
         headers = CIMultiDict((k, v) for k, v in result.headers if k.lower() not in _HOP_BY_HOP)
@@ -147,9 +149,11 @@ class HttpListener:
             max_line_size=MAX_LINE, max_field_size=MAX_LINE,
         )
 
-    async def start(self, host: str, port: int) -> None:
+    async def start(self, host: str, port: int, sock: socket.socket | None = None) -> None:
+        """Listen on host:port, or on `sock` (a listening socket handed over by the reloader)."""
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site: web.BaseSite = (web.SockSite(self._runner, sock) if sock is not None
+                              else web.TCPSite(self._runner, host, port))
         try:
             await site.start()
         except OSError as exc:
