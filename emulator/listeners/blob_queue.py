@@ -24,6 +24,7 @@ from emulator.binding_io import BindingIO
 from emulator.blobs import BlobContent, input_value, plain_annotation
 from emulator.invoker import InvocationFailed, Invoker
 from emulator.listeners.blob_receipts import POISON_QUEUE, function_id
+from emulator.listeners.blob_scan import quoted
 from emulator.logs import host_logger
 from emulator.plan import BlobTriggerPlan
 from emulator.storage import ServiceClients, StorageAccount
@@ -80,7 +81,7 @@ class BlobTriggerHandler:
         if content is None:
             _log.info("Blob '%s/%s' no longer exists (message %s).", container, name, message.id)
             return True
-        if content.properties.get("ETag") != parsed.get("ETag"):
+        if quoted(content.properties.get("ETag")) != quoted(parsed.get("ETag")):
             _log.debug("Blob '%s/%s' changed since it was queued: its new version runs "
                        "instead.", container, name)
             return True

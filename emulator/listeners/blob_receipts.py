@@ -92,7 +92,7 @@ class Receipts:
         """Create an incomplete receipt; False if one exists (another host got there first)."""
         for attempt in (1, 2):
             try:
-                await receipt.upload_blob(b"", metadata={INCOMPLETE: INCOMPLETE}, etag="*",
+                await receipt.upload_blob(b"", metadata={INCOMPLETE: INCOMPLETE},
                                           match_condition=MatchConditions.IfMissing)
                 return True
             except ResourceExistsError:

@@ -67,6 +67,7 @@ class ContainerScan:
     token: str | None = None
     retry: dict[str, BlobProperties] = field(default_factory=dict)
     missing_logged: bool = False
+    enqueued: int = 0  # messages sent, in all
 
     @property
     def name(self) -> str:
@@ -83,12 +84,12 @@ class ContainerScan:
         stats = ScanStats()
         previous = self.last_sweep
         retry, self.retry = list(self.retry.values()), {}
+        before = self.enqueued
         for blob in [*retry, *await self._page(budget, stats)]:
             stats.candidates += 1
-            if await self._notify(blob):
-                stats.queued += 1
-            else:
+            if not await self._notify(blob):
                 self.retry[blob.name] = blob
+        stats.queued = self.enqueued - before
         if self.last_sweep > previous:
             latest = min([self.last_sweep, *(_modified(b) for b in self.retry.values())])
             await self.receipts.save_latest_scan(self.account_name, self.name,
@@ -140,7 +141,7 @@ class ContainerScan:
         return done
 
     async def _queue_once(self, plan: BlobTriggerPlan, blob: BlobProperties) -> bool:
-        receipt = self.receipts.receipt(plan.spec.name, str(blob.etag), self.name, blob.name)
+        receipt = self.receipts.receipt(plan.spec.name, quoted(blob.etag), self.name, blob.name)
         state = await self.receipts.read(receipt)
         if state is Receipt.COMPLETE:
             return True
@@ -153,6 +154,7 @@ class ContainerScan:
             if await self.receipts.read(receipt) is Receipt.COMPLETE:
                 return True
             await self.enqueue(trigger_message(plan.spec.name, self.name, blob))
+            self.enqueued += 1
             _log.debug("Blob '%s/%s' queued for 'Functions.%s'.", self.name, blob.name,
                        plan.spec.name)
             await self.receipts.complete(receipt, lease)
@@ -170,8 +172,14 @@ def trigger_message(function: str, container: str, blob: BlobProperties) -> str:
     """The blob trigger queue message, in the host's JSON shape."""
     return json.dumps({
         "Type": "BlobTrigger", "FunctionId": function_id(function), "BlobType": "BlockBlob",
-        "ContainerName": container, "BlobName": blob.name, "ETag": str(blob.etag),
+        "ContainerName": container, "BlobName": blob.name, "ETag": quoted(blob.etag),
     })
+
+
+def quoted(etag: object) -> str:
+    """An ETag as the HTTP header carries it, quotes included (as the host writes it)."""
+    text = str(etag or "")
+    return text if text.startswith('"') else f'"{text}"'
 
 
 def encoded(message: str) -> str:
