@@ -1,6 +1,7 @@
 """Reload fixture app: the tests copy this folder and edit VALUE while the host runs."""
 
 import os
+import time
 
 import azure.functions as func
 
@@ -18,3 +19,9 @@ def value(req: func.HttpRequest) -> str:
 @app.route(route="other", methods=["GET"])
 def other(req: func.HttpRequest) -> str:
     return "other"
+
+
+@app.route(route="slow", methods=["GET"])
+def slow(req: func.HttpRequest) -> str:
+    time.sleep(float(req.params.get("seconds", "2")))
+    return f"slow {VALUE}"
