@@ -33,6 +33,8 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob.aio import BlobClient, BlobLeaseClient, ContainerClient
 
+from emulator.errors import ConfigError
+
 HOSTS_CONTAINER = "azure-webjobs-hosts"
 POISON_QUEUE = "webjobs-blobtrigger-poison"
 LEASE_SECONDS = 30
@@ -44,7 +46,7 @@ def host_id(app_dir: Path) -> str:
     configured = os.environ.get("AzureFunctionsWebHost__hostid")
     if configured:
         if not _HOST_ID.match(configured):
-            raise ValueError(
+            raise ConfigError(
                 f"AzureFunctionsWebHost__hostid '{configured}' is not a valid host ID: 1-32 "
                 "lowercase letters, digits and dashes, not starting or ending with a dash."
             )
