@@ -55,8 +55,8 @@ def _start_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_start(args: argparse.Namespace) -> int:
-    from emulator.host import StartOptions, run
     from emulator.logs import quiet_after_shutdown, setup_logging
+    from emulator.options import StartOptions
 
     setup_logging(args.verbose)
     options = StartOptions(args.script_root, args.port, args.verbose, args.host,
@@ -65,6 +65,8 @@ def _run_start(args: argparse.Namespace) -> int:
         from emulator import reloader
 
         return reloader.run(options)
+    from emulator.host import run
+
     try:
         code, stuck = run(options)
     finally:

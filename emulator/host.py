@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import fnmatch
 import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +25,16 @@ from emulator import listing
 from emulator.azurite import Azurite
 from emulator.binding_io import BindingIO
 from emulator.control import ParentLink
-from emulator.errors import AppLoadError, ConfigError, IndexingError
+from emulator.errors import AppLoadError, IndexingError
 from emulator.indexer import IndexedApp, index_app
 from emulator.invoker import Invoker
 from emulator.listeners.blobs import BlobTriggers
-from emulator.listeners.http import HttpListener, Router, port_in_use
+from emulator.listeners.http import HttpListener, Router
 from emulator.listeners.queue import QueueListener, function_handler
 from emulator.listeners.timer import TimerListener
 from emulator.logs import host_logger
 from emulator.ncrontab import ScheduleError
+from emulator.options import StartOptions, check_port_free
 from emulator.plan import HostPlan, build_plan
 from emulator.settings import (
     DEFAULT_PORT,
@@ -48,21 +48,8 @@ from emulator.storage import QueueClients, ServiceClients, check_reachable
 from emulator.wakeup import WakeRegistry, wake_key
 
 SHUTDOWN_TIMEOUT = 30.0
-BIND_HOST = "127.0.0.1"
-_HOST_HINT = "Pass --host an address of this machine (127.0.0.1, or 0.0.0.0 for all)."
 READY_LINE = "Host started ({url})"
 _log = host_logger()
-
-
-@dataclass(frozen=True)
-class StartOptions:
-    script_root: Path | None = None
-    port: int | None = None
-    verbose: bool = False
-    host: str = BIND_HOST  # the address HTTP listens on: loopback unless asked otherwise
-    functions: tuple[str, ...] = ()  # --functions: only these (names or glob patterns)
-    listen_fd: int | None = None  # set by the reloader: the listening socket
-    control_fd: int | None = None  # set by the reloader: the link to it
 
 
 class Host:
@@ -117,7 +104,7 @@ class Host:
         indexed = self._only_named(index_app(app_dir))
         self._plan = build_plan(indexed.functions, config, local)
         if self.options.listen_fd is None:
-            _check_port_free(self.options.host, port)
+            check_port_free(self.options.host, port)
         await self._storage(app_dir)
         if self._link is not None:
             await self._link.loaded(self._stop)
@@ -236,32 +223,6 @@ class Host:
             await self._http.stop()
         await asyncio.gather(*(listener.drain() for listener in listeners))
         await self._invoker.drain(SHUTDOWN_TIMEOUT)
-
-
-def _check_port_free(host: str, port: int) -> None:
-    """Fail before starting Azurite if the HTTP port is taken or the address is not one of
-    this machine's (the real bind re-checks)."""
-    sock = bind_listener(host, port)
-    sock.close()
-
-
-def bind_listener(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port (not yet listening); errors say what to do."""
-    try:
-        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ConfigError(f"Cannot listen on '{host}': {exc}.", _HOST_HINT) from None
-    sock = socket.socket(family)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-            raise port_in_use(port) from None
-        raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.",
-                          _HOST_HINT) from None
-    return sock
 
 
 def run(options: StartOptions) -> tuple[int, bool]:

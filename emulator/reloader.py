@@ -33,8 +33,8 @@ from pathlib import Path
 from emulator import watch
 from emulator.azurite import Azurite
 from emulator.errors import AppLoadError, HostError
-from emulator.host import StartOptions, bind_listener
 from emulator.logs import host_logger
+from emulator.options import StartOptions, bind_listener
 from emulator.settings import DEFAULT_PORT, load_local_settings
 
 BACKLOG = 511
@@ -75,7 +75,7 @@ class Reloader:
         self._environment = dict(os.environ)  # each child reads local.settings.json anew
         self._azurite: Azurite | None = None
         self._sock: socket.socket | None = None
-        self._stopping = False
+        self._stopping: int | None = None  # the stop signal, once one came
         self._changed = asyncio.Event()
         self._stop_watch = asyncio.Event()
         self._current: Child | None = None
@@ -101,7 +101,8 @@ class Reloader:
     async def _serve(self, port: int) -> int:
         first = self._current = await self._spawn(port)
         if not await first.wait_loaded():
-            return await first.process.wait()
+            code = await first.process.wait()
+            return 0 if self._stopping is not None and code == -self._stopping else code
         first.go()
         while True:
             exited = asyncio.create_task(self._current.process.wait())
@@ -109,10 +110,12 @@ class Reloader:
             await asyncio.wait({exited, changed}, return_when=asyncio.FIRST_COMPLETED)
             changed.cancel()
             if exited.done():
-                return exited.result()
+                code = exited.result()
+                # Stopped before it could catch the signal (still starting): a clean stop.
+                return 0 if self._stopping is not None and code == -self._stopping else code
             exited.cancel()
             self._changed.clear()
-            if not self._stopping:
+            if self._stopping is None:
                 await self._reload(port)
 
     async def _reload(self, port: int) -> None:
@@ -121,7 +124,7 @@ class Reloader:
         new = self._pending = await self._spawn(port)
         loaded = await new.wait_loaded()
         self._pending = None
-        if self._stopping:
+        if self._stopping is not None:
             new.signal(signal.SIGTERM)
             await new.process.wait()
             return
@@ -192,7 +195,7 @@ class Reloader:
     def _on_signal(self, sig: int) -> None:
         """Stop: no new connections at all, then the children stop as on their own signal
         (a second signal makes them exit at once, as it does without the reloader)."""
-        self._stopping = True
+        self._stopping = sig
         self._stop_watch.set()
         self._close_socket()
         for child in (self._current, self._pending):

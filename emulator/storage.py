@@ -14,15 +14,11 @@ from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
+from emulator.devstorage import DEV_ACCOUNT, DEV_KEY, DEV_PORTS
 from emulator.errors import StorageError
 from emulator.settings import LocalSettings, resolve_setting
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
-DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-DEV_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
 START_AZURITE_HINT = (
     "Start Azurite (`npx azurite --silent --skipApiVersionCheck --loose`), or set "
     "AzureWebJobsStorage to UseDevelopmentStorage=true so that the host starts it."

@@ -20,10 +20,11 @@ from aiohttp.log import access_logger
 from multidict import CIMultiDict
 
 from emulator import bindings, trigger_data
-from emulator.errors import IndexingError, PortInUseError
+from emulator.errors import IndexingError
 from emulator.functions import FunctionSpec
 from emulator.invoker import InvocationFailed, Invoker
 from emulator.listeners.cors import cors_middleware
+from emulator.options import port_in_use
 from emulator.routes import RouteTemplate, RouteTemplateError, parse_template, split_path
 
 WEBHOOK_PREFIX = "runtime/webhooks/"
@@ -170,10 +171,3 @@ class HttpListener:
     async def stop(self) -> None:
         """Stop listening, then wait (bounded) for requests in progress."""
         await self._runner.cleanup()
-
-
-def port_in_use(port: int) -> PortInUseError:
-    return PortInUseError(
-        f"Port {port} is unavailable.",
-        "Close the process using that port, or specify another port using --port.",
-    )
