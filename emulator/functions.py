@@ -60,6 +60,13 @@ class FunctionSpec:
     def trigger_type(self) -> str:
         return self.trigger.type
 
+    @property
+    def uses_binding_data(self) -> bool:
+        """Whether any binding's names can hold expressions over the trigger's data (blob
+        and table bindings): only then is that data worked out for an invocation."""
+        bound = (*self.inputs, *self.outputs, self.return_binding)
+        return any(b is not None and b.type in ("blob", "table") for b in bound)
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):

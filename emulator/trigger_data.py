@@ -27,7 +27,7 @@ def json_properties(body: bytes | str) -> BindingData:
     """Top-level properties of a JSON object payload; nothing for anything else."""
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested too deep
         return {}
     return dict(value) if isinstance(value, dict) else {}
 

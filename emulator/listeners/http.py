@@ -128,7 +128,8 @@ def make_handler(
             request.method, str(request.url), request.headers.items(),
             request.query.items(), values, body,
         )
-        data = trigger_data.http_data(values, dict(req.params), dict(req.headers), body)
+        data = (trigger_data.http_data(values, dict(req.params), dict(req.headers), body)
+                if route.spec.uses_binding_data else None)
         try:
             result = await invoker.invoke(route.spec, req, _REASON, None, data)
         except InvocationFailed:

@@ -60,7 +60,7 @@ def function_handler(spec: FunctionSpec, invoker: Invoker, queue_name: str) -> M
             await invoker.invoke(
                 spec, bindings.queue_message(message, body),
                 f"New queue message detected on '{queue_name}'.", details,
-                trigger_data.queue_data(message, body),
+                trigger_data.queue_data(message, body) if spec.uses_binding_data else None,
             )
             return True
         except InvocationFailed:
