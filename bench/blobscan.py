@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from azure.core.pipeline import PipelineRequest  # noqa: E402
-from azure.core.pipeline.policies import SansIOHTTPPolicy  # noqa: E402
 from azure.storage.blob.aio import BlobServiceClient  # noqa: E402
 from azure.storage.queue import QueueClient  # noqa: E402
 from azure.storage.queue.aio import QueueClient as AsyncQueueClient  # noqa: E402
@@ -47,17 +46,19 @@ APP = ROOT / "tests" / "apps" / "bench_blob_app"
 READY = "Host started ("
 
 
-class Counting(SansIOHTTPPolicy):  # type: ignore[type-arg]
-    """Counts every request sent (retries included), by kind."""
+class Counting:
+    """Counts every request sent (retries included), by kind: a `raw_request_hook`, which
+    the clients made from a service client share."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
 
-    def on_request(self, request: PipelineRequest) -> None:  # type: ignore[type-arg]
+    def __call__(self, request: PipelineRequest) -> None:  # type: ignore[type-arg]
         http = request.http_request
         query = http.url.split("?", 1)[1] if "?" in http.url else ""
         comp = next((p.split("=", 1)[1] for p in query.split("&") if p.startswith("comp=")), "")
-        self.counts[f"{http.method} {comp or 'blob'}".lower()] += 1
+        service = "queue" if "/bench-scan-queue" in http.url else "blob"
+        self.counts[f"{service} {http.method} {comp or '-'}".lower()] += 1
 
     def take(self) -> Counter[str]:
         counts, self.counts = self.counts, Counter()
@@ -92,9 +93,10 @@ async def sweep(scan: ContainerScan, budget: int) -> tuple[ScanStats, int, float
 
 async def scan_costs(connection: str, blobs: int) -> list[dict[str, Any]]:
     counter = Counting()
-    service = BlobServiceClient.from_connection_string(connection, per_retry_policies=[counter])
+    service = BlobServiceClient.from_connection_string(connection, raw_request_hook=counter)
     container = "scan-" + uuid.uuid4().hex[:8]
-    queue = AsyncQueueClient.from_connection_string(connection, "bench-scan-queue")
+    queue = AsyncQueueClient.from_connection_string(connection, "bench-scan-queue",
+                                                    raw_request_hook=counter)
     rows: list[dict[str, Any]] = []
     async with service, queue:
         await queue.create_queue()
