@@ -268,7 +268,9 @@ class HostPool:
     def __init__(self, size: int, env: dict[str, str], rng: random.Random) -> None:
         self._env = env
         self._rng = rng
-        self.hosts = [HostProcess(APP, env) for _ in range(size)]
+        # --no-reload: what is killed is the host itself (a reloader's child would die with
+        # it, but would also make every replacement slower to start).
+        self.hosts = [HostProcess(APP, env, "--no-reload") for _ in range(size)]
         self.started = size
         self.killed: list[HostProcess] = []
 
@@ -294,7 +296,7 @@ class HostPool:
         victim.process.wait()
         self.hosts.remove(victim)
         self.killed.append(victim)
-        self.hosts.append(HostProcess(APP, self._env))
+        self.hosts.append(HostProcess(APP, self._env, "--no-reload"))
         self.started += 1
         return True
 

@@ -70,8 +70,9 @@ class BenchHost:
         environ = dict(os.environ)
         environ.update({"AzureWebJobsStorage": connection_string, "BENCH_HUB_NAME": hub})
         environ.update(env or {})
-        command = [sys.executable, "-m", "emulator", "start", "--script-root", str(app),
-                   "--port", str(self.port)]
+        # --no-reload: the host itself is measured (and profiled by pid), not a reloader.
+        command = [sys.executable, "-m", "emulator", "start", "--no-reload",
+                   "--script-root", str(app), "--port", str(self.port)]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=environ, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,

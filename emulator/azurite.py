@@ -17,9 +17,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from emulator.devstorage import DEV_PORTS
 from emulator.errors import AzuriteError
 from emulator.logs import host_logger
-from emulator.storage import DEV_PORTS
 
 DATA_DIR = "__azurite__"
 START_TIMEOUT = 30.0

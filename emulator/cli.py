@@ -44,15 +44,31 @@ def _start_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also log polling, Azurite and HTTP access details")
     parser.add_argument("--script-root", type=Path, default=None, metavar="DIR",
                         help="the function app folder (default: the current folder)")
+    parser.add_argument("--functions", nargs="+", default=[], metavar="NAME",
+                        help="run only these functions (names, or patterns such as 'durable_*')")
+    parser.add_argument("--no-reload", action="store_true",
+                        help="do not restart the app when its .py files, host.json or "
+                        "local.settings.json change")
+    # Set by the reloader for the host process it runs; not for people.
+    parser.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--control-fd", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def _run_start(args: argparse.Namespace) -> int:
-    from emulator.host import StartOptions, run
     from emulator.logs import quiet_after_shutdown, setup_logging
+    from emulator.options import StartOptions
 
     setup_logging(args.verbose)
+    options = StartOptions(args.script_root, args.port, args.verbose, args.host,
+                           tuple(args.functions), args.listen_fd, args.control_fd)
+    if not args.no_reload and os.name == "posix":
+        from emulator import reloader
+
+        return reloader.run(options)
+    from emulator.host import run
+
     try:
-        code, stuck = run(StartOptions(args.script_root, args.port, args.verbose, args.host))
+        code, stuck = run(options)
     finally:
         quiet_after_shutdown()
     if stuck:
@@ -67,7 +83,8 @@ START = Command(
     name="start",
     help="run the function app in this folder, like `func start`",
     description="Serve a Python v2-programming-model function app (function_app.py) "
-    "locally: HTTP, queue and timer triggers, against Azurite or a storage account.",
+    "locally: HTTP, queue, timer and blob triggers, blob and table bindings, against Azurite "
+    "or a storage account; the app reloads when its files change.",
     add_arguments=_start_arguments,
     run=_run_start,
 )
@@ -76,9 +93,15 @@ COMMANDS: list[Command] = [START, Command("durable", durable_cli.HELP, durable_c
                                           durable_cli.run, durable_cli.DESCRIPTION)]
 
 
+def _prog() -> str:
+    """`dfunc` when run as the installed command, else `python -m emulator`."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return name if name and name not in ("__main__.py", "-m", "-c") else "python -m emulator"
+
+
 def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m emulator",
+        prog=_prog(),
         description="A local stand-in for Azure Functions Core Tools (`func`).",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)

@@ -8,7 +8,7 @@ import enum
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import azure.functions as func
@@ -19,7 +19,11 @@ from emulator.errors import IndexingError
 HTTP_TRIGGER = "httpTrigger"
 QUEUE_TRIGGER = "queueTrigger"
 TIMER_TRIGGER = "timerTrigger"
-SUPPORTED_TRIGGERS = (HTTP_TRIGGER, QUEUE_TRIGGER, TIMER_TRIGGER)
+BLOB_TRIGGER = "blobTrigger"
+SUPPORTED_TRIGGERS = (HTTP_TRIGGER, QUEUE_TRIGGER, TIMER_TRIGGER, BLOB_TRIGGER)
+# Binding types this host reads before an invocation / writes after it.
+SUPPORTED_INPUTS = frozenset({"blob", "table"})
+SUPPORTED_OUTPUTS = frozenset({"queue", "blob", "table", "http"})
 RETURN = "$return"
 _TRIGGER_TYPES: dict[str, type] = {
     HTTP_TRIGGER: func_abc.HttpRequest,
@@ -42,15 +46,26 @@ class FunctionSpec:
     func: Callable[..., Any]
     is_async: bool
     trigger: BindingSpec
+    inputs: tuple[BindingSpec, ...]  # input bindings other than the trigger
     outputs: tuple[BindingSpec, ...]  # output bindings other than $return
     return_binding: BindingSpec | None
     params: frozenset[str]  # binding names the callable takes
     context_param: str | None
     unsupported: tuple[BindingSpec, ...]  # bindings this host cannot supply
+    # Parameter annotations by binding name (`func.Out[T]` unwrapped to T); absent if none.
+    annotations: dict[str, Any] = field(default_factory=dict)
+    retry: dict[str, Any] | None = None  # the @app.retry setting, as the library gives it
 
     @property
     def trigger_type(self) -> str:
         return self.trigger.type
+
+    @property
+    def uses_binding_data(self) -> bool:
+        """Whether any binding's names can hold expressions over the trigger's data (blob
+        and table bindings): only then is that data worked out for an invocation."""
+        bound = (*self.inputs, *self.outputs, self.return_binding)
+        return any(b is not None and b.type in ("blob", "table") for b in bound)
 
 
 def _plain(value: Any) -> Any:
@@ -82,23 +97,51 @@ def build_spec(function: func.Function) -> FunctionSpec:
         raise IndexingError(f"Function '{name}': cannot read its signature: {exc}") from None
     params, context_param = _bind_parameters(name, signature, bindings)
     _check_trigger_annotation(name, user_func, trigger)
-    outputs = tuple(b for b in bindings if b.direction == "out" and b.name != RETURN)
+    others = [b for b in bindings if b.name != trigger.name]
+    outputs = tuple(b for b in others if b.direction == "out" and b.name != RETURN)
     return_binding = next((b for b in bindings if b.name == RETURN), None)
     unsupported = tuple(
-        b for b in bindings
-        if b.name != trigger.name and (b.direction == "in" or b.type not in ("queue", "http"))
+        b for b in others
+        if b.type not in (SUPPORTED_INPUTS if b.direction == "in" else SUPPORTED_OUTPUTS)
     )
     return FunctionSpec(
         name=name,
         func=user_func,
         is_async=inspect.iscoroutinefunction(user_func),
         trigger=trigger,
-        outputs=outputs,
+        inputs=tuple(b for b in others if b.direction == "in" and b not in unsupported),
+        outputs=tuple(b for b in outputs if b not in unsupported),
         return_binding=return_binding,
         params=frozenset(params),
         context_param=context_param,
         unsupported=unsupported,
+        annotations=_annotations(user_func, {b.name for b in bindings}),
+        retry=_retry_setting(function),
     )
+
+
+def _annotations(user_func: Callable[..., Any], names: set[str]) -> dict[str, Any]:
+    """Annotations of binding parameters, `func.Out[T]` read as T (as the worker does)."""
+    try:
+        hints = typing.get_type_hints(user_func)
+    except Exception:  # unresolvable string annotations: treated as unannotated
+        return {}
+    result: dict[str, Any] = {}
+    for name, hint in hints.items():
+        if name not in names and name != "return":
+            continue
+        origin = typing.get_origin(hint)
+        if isinstance(origin, type) and issubclass(origin, func.Out):
+            args = typing.get_args(hint)
+            hint = args[0] if args else Any
+        result[RETURN if name == "return" else name] = hint
+    return result
+
+
+def _retry_setting(function: func.Function) -> dict[str, Any] | None:
+    getter = getattr(function, "get_settings_dict", None)
+    setting = getter("retry_policy") if callable(getter) else None
+    return dict(setting) if setting else None
 
 
 def _bind_parameters(

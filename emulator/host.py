@@ -1,32 +1,40 @@
 """The host: read the app folder's settings, index the app, start storage and the listeners,
 print the function listing and a readiness line, then run until Ctrl-C / SIGTERM and shut
 down gracefully (no new work, in-flight invocations get SHUTDOWN_TIMEOUT seconds, Azurite
-stopped if the host started it)."""
+stopped if the host started it).
+
+Run by the reloader (emulator.reloader), the host gets its listening socket and a link to
+the reloader instead: it asks the reloader for Azurite, reports when the app is loaded, and
+starts listening only when the reloader says the previous version has stopped.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
+import fnmatch
 import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from emulator import bindings, listing
+from emulator import listing
 from emulator.azurite import Azurite
-from emulator.errors import AppLoadError, ConfigError, IndexingError
-from emulator.functions import FunctionSpec
-from emulator.indexer import index_app
+from emulator.binding_io import BindingIO
+from emulator.control import ParentLink
+from emulator.errors import AppLoadError, IndexingError
+from emulator.indexer import IndexedApp, index_app
 from emulator.invoker import Invoker
-from emulator.listeners.http import HttpListener, Router, port_in_use
-from emulator.listeners.queue import QueueListener
+from emulator.listeners.blobs import BlobTriggers
+from emulator.listeners.http import HttpListener, Router
+from emulator.listeners.queue import QueueListener, function_handler
 from emulator.listeners.timer import TimerListener
 from emulator.logs import host_logger
 from emulator.ncrontab import ScheduleError
+from emulator.options import StartOptions, check_port_free
 from emulator.plan import HostPlan, build_plan
 from emulator.settings import (
     DEFAULT_PORT,
@@ -36,22 +44,12 @@ from emulator.settings import (
     load_host_config,
     load_local_settings,
 )
-from emulator.storage import QueueClients, check_reachable
+from emulator.storage import QueueClients, ServiceClients, check_reachable
 from emulator.wakeup import WakeRegistry, wake_key
 
 SHUTDOWN_TIMEOUT = 30.0
-BIND_HOST = "127.0.0.1"
-_HOST_HINT = "Pass --host an address of this machine (127.0.0.1, or 0.0.0.0 for all)."
 READY_LINE = "Host started ({url})"
 _log = host_logger()
-
-
-@dataclass(frozen=True)
-class StartOptions:
-    script_root: Path | None = None
-    port: int | None = None
-    verbose: bool = False
-    host: str = BIND_HOST  # the address HTTP listens on: loopback unless asked otherwise
 
 
 class Host:
@@ -61,22 +59,25 @@ class Host:
         self._stop = asyncio.Event()
         self._azurite = Azurite()
         self._clients = QueueClients()
-        self._queues: list[QueueListener] = []
-        self._timers: list[TimerListener] = []
+        self._services = ServiceClients()
+        self._listeners: list[Any] = []
         self._http: HttpListener | None = None
         self._invoker: Invoker | None = None
         self._registry: WakeRegistry | None = None
         self._plan = HostPlan()
-        self._encoding = "base64"
+        self._link = ParentLink(options.control_fd) if options.control_fd is not None else None
 
     async def run(self) -> int:
         self._install_signals()
         try:
+            if self._link is not None:
+                await self._link.connect()
             await self._start()
             await self._stop.wait()
             await self._shutdown()
         finally:
             await self._clients.close()
+            await self._services.close()
             if self._registry is not None:
                 self._registry.uninstall()
             self._azurite.stop()
@@ -100,21 +101,46 @@ class Host:
     async def _start(self) -> None:
         app_dir, config, local, port = self._read_settings()
         _log.info("Azure Functions host emulator: loading %s", app_dir)
-        indexed = index_app(app_dir)
+        indexed = self._only_named(index_app(app_dir))
         self._plan = build_plan(indexed.functions, config, local)
-        self._encoding = config.queues.message_encoding
-        _check_port_free(self.options.host, port)
-        if any(a.development for a in self._plan.accounts.values()):
-            self._azurite = await Azurite.ensure(app_dir)
-        for account in {a.connection_string: a for a in self._plan.accounts.values()}.values():
-            await check_reachable(account)
+        if self.options.listen_fd is None:
+            check_port_free(self.options.host, port)
+        await self._storage(app_dir)
+        if self._link is not None:
+            await self._link.loaded(self._stop)
+            if self._stop.is_set():
+                return
         self._registry = WakeRegistry(asyncio.get_running_loop())
         self._registry.install()
-        self._invoker = Invoker(app_dir, self._write_queue_output)
-        await self._start_listeners(config, local, port)
+        await self._start_listeners(app_dir, config, local, port)
         listing.print_functions(indexed, self._plan, port)
-        url = f"http://localhost:{port}"
-        print(READY_LINE.format(url=url), flush=True)
+        print(READY_LINE.format(url=f"http://localhost:{port}"), flush=True)
+
+    async def _storage(self, app_dir: Path) -> None:
+        if any(a.development for a in self._plan.accounts.values()):
+            if self._link is not None:
+                await self._link.ensure_azurite()
+            else:
+                self._azurite = await Azurite.ensure(app_dir)
+        for account in {a.connection_string: a for a in self._plan.accounts.values()}.values():
+            await check_reachable(account)
+
+    def _only_named(self, indexed: IndexedApp) -> IndexedApp:
+        """--functions: keep the functions whose names match (case-insensitively)."""
+        patterns = [p.lower() for p in self.options.functions]
+        if not patterns:
+            return indexed
+
+        def wanted(name: str) -> bool:
+            return any(fnmatch.fnmatchcase(name.lower(), p) for p in patterns)
+
+        names = [s.name for s in indexed.functions] + [n for _, n in indexed.durable]
+        for pattern in patterns:
+            if not any(fnmatch.fnmatchcase(n.lower(), pattern) for n in names):
+                _log.warning("--functions: no function is named '%s' (the app has: %s).",
+                             pattern, ", ".join(sorted(names)) or "none")
+        return replace(indexed, functions=tuple(s for s in indexed.functions if wanted(s.name)),
+                       durable=tuple(d for d in indexed.durable if wanted(d[1])))
 
     def _read_settings(self) -> tuple[Path, HostConfig, LocalSettings, int]:
         root = self.options.script_root or Path.cwd()
@@ -127,40 +153,58 @@ class Host:
         apply_environment(local, app_dir, port)
         return app_dir, config, local, port
 
-    async def _start_listeners(self, config: HostConfig, local: LocalSettings, port: int) -> None:
-        assert self._invoker is not None and self._registry is not None
-        self._http = HttpListener(Router(self._plan.routes), self._invoker, local.cors_origins,
+    async def _start_listeners(self, app_dir: Path, config: HostConfig, local: LocalSettings,
+                               port: int) -> None:
+        assert self._registry is not None
+        blob_triggers = BlobTriggers(app_dir, self._plan, config, self._clients,
+                                     self._services)
+        io = BindingIO(self._plan.targets, self._clients, self._services,
+                       config.queues.message_encoding, blob_triggers.blob_written)
+        self._invoker = invoker = Invoker(app_dir, io, self._plan.retries)
+        self._http = HttpListener(Router(self._plan.routes), invoker, local.cors_origins,
                                   local.cors_credentials, self.options.verbose)
-        await self._http.start(self.options.host, port)
+        sock = None
+        if self.options.listen_fd is not None:
+            sock = socket.socket(fileno=self.options.listen_fd)
+        await self._http.start(self.options.host, port, sock)
         for spec, target in self._plan.queue_triggers:
-            listener = QueueListener(spec, target.account, target.queue_name, self._clients,
-                                     config.queues, self._invoker)
-            self._registry.register(wake_key(target.account.account_name, target.queue_name),
-                                    listener.wake)
-            await listener.start()
-            self._queues.append(listener)
+            await self._listen(QueueListener(
+                target.account, target.queue_name, self._clients, config.queues,
+                function_handler(spec, invoker, target.queue_name)))
+        for listener in await blob_triggers.start(io, invoker):
+            if isinstance(listener, QueueListener):
+                await self._listen(listener)
+            else:
+                self._listeners.append(listener)
+        await self._start_timers()
+
+    async def _listen(self, listener: QueueListener) -> None:
+        assert self._registry is not None
+        self._registry.register(wake_key(listener.account.account_name, listener.queue_name),
+                                listener.wake)
+        await listener.start()
+        self._listeners.append(listener)
+
+    async def _start_timers(self) -> None:
+        assert self._invoker is not None
+        timers: list[TimerListener] = []
         for timer in self._plan.timers:
             try:
-                listener_t = TimerListener(timer.spec, timer.schedule, timer.run_on_startup,
-                                           self._invoker)
+                timers.append(TimerListener(timer.spec, timer.schedule, timer.run_on_startup,
+                                            self._invoker))
             except ScheduleError as exc:
                 raise IndexingError(f"Function '{timer.spec.name}': {exc}") from None
-            self._timers.append(listener_t)
-        for listener_t in self._timers:
-            await listener_t.start()
-
-    async def _write_queue_output(self, spec: FunctionSpec, binding: str,
-                                  payloads: list[str | bytes]) -> None:
-        target = self._plan.outputs[(spec.name, binding)]
-        client = await self._clients.ensure_queue(target.account, target.queue_name)
-        for payload in payloads:
-            await client.send_message(bindings.encode_body(payload, self._encoding))
+        for listener in timers:
+            await listener.start()
+        self._listeners.extend(timers)
 
     async def _shutdown(self) -> None:
-        assert self._invoker is not None
-        listeners: list[Any] = [*self._queues, *self._timers]
+        if self._invoker is None:  # stopped before the listeners started
+            _log.info("Host stopped.")
+            return
+        self._invoker.begin_shutdown()
         try:
-            await asyncio.wait_for(self._drain(listeners), SHUTDOWN_TIMEOUT)
+            await asyncio.wait_for(self._drain(self._listeners), SHUTDOWN_TIMEOUT)
         except TimeoutError:
             self.stuck = True
             _log.warning("%d invocation(s) did not finish within %.0f s; exiting anyway.",
@@ -181,27 +225,8 @@ class Host:
         await self._invoker.drain(SHUTDOWN_TIMEOUT)
 
 
-def _check_port_free(host: str, port: int) -> None:
-    """Fail before starting Azurite if the HTTP port is taken or the address is not one of
-    this machine's (the real bind re-checks)."""
-    try:
-        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ConfigError(f"Cannot listen on '{host}': {exc}.", _HOST_HINT) from None
-    with socket.socket(family) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(address)
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise port_in_use(port) from None
-            raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.",
-                              _HOST_HINT) from None
-
-
 def run(options: StartOptions) -> tuple[int, bool]:
     """Run the host to completion; returns (exit code, whether invocations were left running)."""
     host = Host(options)
     code = asyncio.run(host.run())
     return code, host.stuck
-

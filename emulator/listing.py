@@ -43,16 +43,30 @@ def print_functions(indexed: IndexedApp, plan: HostPlan, port: int) -> None:
         "\nNo functions found.\n"
     )
     print(text, end="", flush=True)
-    for spec in plan.unsupported:
-        _log.warning(
-            "Function '%s' has a %s trigger, which this host does not run.",
-            spec.name, spec.trigger_type,
-        )
+    for line in warnings(indexed, plan):
+        _log.warning(line)
+
+
+def warnings(indexed: IndexedApp, plan: HostPlan) -> list[str]:
+    """What the app declares that this host does not do, each with what to do instead."""
+    lines = [
+        f"Function '{spec.name}' has a {spec.trigger_type} trigger, which this host does not "
+        "run: it is listed but never invoked. Run it on Azure, or with Core Tools against the "
+        "real service."
+        for spec in plan.unsupported
+    ]
     for spec in indexed.functions:
-        for binding in spec.unsupported:
-            level = _log.warning if binding.direction == "out" else _log.debug
-            level(
-                "Function '%s': binding '%s' (%s) is not handled by this host%s.",
-                spec.name, binding.name, binding.type,
-                "; values set on it are discarded" if binding.direction == "out" else "",
+        if spec.unsupported:
+            names = ", ".join(f"'{b.name}' ({b.type}, {b.direction})" for b in spec.unsupported)
+            lines.append(
+                f"Function '{spec.name}': this host cannot serve its binding(s) {names}; every "
+                "invocation of it fails without running it. Use the service's SDK inside the "
+                "function, or run it on Azure."
             )
+    for spec in plan.retry_ignored:
+        lines.append(
+            f"Function '{spec.name}': its retry policy is not applied to {spec.trigger_type} "
+            "functions, as on Azure (the host retries timer functions; queue and blob triggers "
+            "retry through maxDequeueCount / poisonBlobThreshold in host.json)."
+        )
+    return lines

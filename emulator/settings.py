@@ -31,10 +31,32 @@ class QueueOptions:
     message_encoding: str = "base64"  # or "none"
 
 
+def _default_parallelism() -> int:
+    return 8 * (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class BlobOptions:
+    """`extensions.blobs` of host.json (blob extension 5.x), with the Functions defaults."""
+
+    max_degree_of_parallelism: int = field(default_factory=_default_parallelism)
+    poison_blob_threshold: int = 5
+
+    def as_queue_options(self) -> QueueOptions:
+        """The blob trigger's internal queue runs with these options, derived as the blob
+        extension derives them: the batch half of the parallelism (at most 32), the rest as
+        the new-batch threshold, poisonBlobThreshold as maxDequeueCount."""
+        batch = min(32, (self.max_degree_of_parallelism + 2) // 2)
+        return QueueOptions(batch_size=batch,
+                            new_batch_threshold=self.max_degree_of_parallelism - batch,
+                            max_dequeue_count=self.poison_blob_threshold)
+
+
 @dataclass(frozen=True)
 class HostConfig:
     route_prefix: str = "api"
     queues: QueueOptions = field(default_factory=QueueOptions)
+    blobs: BlobOptions = field(default_factory=BlobOptions)
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,7 +109,16 @@ def load_host_config(app_dir: Path) -> HostConfig:
     if not isinstance(prefix, str):
         raise ConfigError(f"{path}: extensions.http.routePrefix must be a string, got {prefix!r}.")
     queues = _queue_options(_object(extensions, "queues", path, "extensions."), path)
-    return HostConfig(route_prefix=prefix.strip("/"), queues=queues, raw=data)
+    blobs = _blob_options(_object(extensions, "blobs", path, "extensions."), path)
+    return HostConfig(route_prefix=prefix.strip("/"), queues=queues, blobs=blobs, raw=data)
+
+
+def _blob_options(section: dict[str, Any], path: Path) -> BlobOptions:
+    where = f"{path}: extensions.blobs."
+    parallelism = _int(section, "maxDegreeOfParallelism", _default_parallelism(), 1, 10_000,
+                       where)
+    threshold = _int(section, "poisonBlobThreshold", 5, 1, 10_000, where)
+    return BlobOptions(parallelism, threshold)
 
 
 def _object(parent: dict[str, Any], key: str, path: Path, prefix: str = "") -> dict[str, Any]:

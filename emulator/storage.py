@@ -1,6 +1,6 @@
 """Storage connections: resolve a binding's `connection` setting, parse connection strings
 (`UseDevelopmentStorage=true` included), check that endpoints answer, and hand out async
-queue clients."""
+queue, blob and table clients."""
 
 from __future__ import annotations
 
@@ -10,17 +10,15 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.data.tables.aio import TableServiceClient
+from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
+from emulator.devstorage import DEV_ACCOUNT, DEV_KEY, DEV_PORTS
 from emulator.errors import StorageError
 from emulator.settings import LocalSettings, resolve_setting
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
-DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-DEV_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
 START_AZURITE_HINT = (
     "Start Azurite (`npx azurite --silent --skipApiVersionCheck --loose`), or set "
     "AzureWebJobsStorage to UseDevelopmentStorage=true so that the host starts it."
@@ -152,5 +150,38 @@ class QueueClients:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             # Closing after an outage must not stop the shutdown.
+            with contextlib.suppress(Exception):
+                await client.close()
+
+
+class ServiceClients:
+    """Async blob and table service clients for bindings, one of each per connection string."""
+
+    def __init__(self) -> None:
+        self._blobs: dict[str, BlobServiceClient] = {}
+        self._tables: dict[str, TableServiceClient] = {}
+
+    def blob(self, account: StorageAccount) -> BlobServiceClient:
+        client = self._blobs.get(account.connection_string)
+        if client is None:
+            client = BlobServiceClient.from_connection_string(
+                account.connection_string, retry_total=RETRY_TOTAL,
+                initial_backoff=RETRY_INITIAL_BACKOFF, increment_base=RETRY_INCREMENT_BASE,
+            )
+            self._blobs[account.connection_string] = client
+        return client
+
+    def table(self, account: StorageAccount) -> TableServiceClient:
+        client = self._tables.get(account.connection_string)
+        if client is None:
+            client = TableServiceClient.from_connection_string(account.connection_string)
+            self._tables[account.connection_string] = client
+        return client
+
+    async def close(self) -> None:
+        clients: list[BlobServiceClient | TableServiceClient] = [
+            *self._blobs.values(), *self._tables.values()]
+        self._blobs, self._tables = {}, {}
+        for client in clients:
             with contextlib.suppress(Exception):
                 await client.close()

@@ -11,6 +11,7 @@ func start does. CORS follows local.settings.json `Host.CORS` / `Host.CORSCreden
 from __future__ import annotations
 
 import errno
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -18,11 +19,12 @@ from aiohttp import web
 from aiohttp.log import access_logger
 from multidict import CIMultiDict
 
-from emulator import bindings
-from emulator.errors import IndexingError, PortInUseError
+from emulator import bindings, trigger_data
+from emulator.errors import IndexingError
 from emulator.functions import FunctionSpec
 from emulator.invoker import InvocationFailed, Invoker
 from emulator.listeners.cors import cors_middleware
+from emulator.options import port_in_use
 from emulator.routes import RouteTemplate, RouteTemplateError, parse_template, split_path
 
 WEBHOOK_PREFIX = "runtime/webhooks/"
@@ -126,8 +128,10 @@ def make_handler(
             request.method, str(request.url), request.headers.items(),
             request.query.items(), values, body,
         )
+        data = (trigger_data.http_data(values, dict(req.params), dict(req.headers), body)
+                if route.spec.uses_binding_data else None)
         try:
-            result = await invoker.invoke(route.spec, req, _REASON)
+            result = await invoker.invoke(route.spec, req, _REASON, None, data)
         except InvocationFailed:
             return web.Response(status=500)
         headers = CIMultiDict((k, v) for k, v in result.headers if k.lower() not in _HOP_BY_HOP)
@@ -147,9 +151,11 @@ class HttpListener:
             max_line_size=MAX_LINE, max_field_size=MAX_LINE,
         )
 
-    async def start(self, host: str, port: int) -> None:
+    async def start(self, host: str, port: int, sock: socket.socket | None = None) -> None:
+        """Listen on host:port, or on `sock` (a listening socket handed over by the reloader)."""
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site: web.BaseSite = (web.SockSite(self._runner, sock) if sock is not None
+                              else web.TCPSite(self._runner, host, port))
         try:
             await site.start()
         except OSError as exc:
@@ -166,10 +172,3 @@ class HttpListener:
     async def stop(self) -> None:
         """Stop listening, then wait (bounded) for requests in progress."""
         await self._runner.cleanup()
-
-
-def port_in_use(port: int) -> PortInUseError:
-    return PortInUseError(
-        f"Port {port} is unavailable.",
-        "Close the process using that port, or specify another port using --port.",
-    )

@@ -21,18 +21,24 @@ import asyncio
 import math
 import os
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from azure.core.exceptions import AzureError
 from azure.storage.queue import QueueMessage as StorageMessage
 from azure.storage.queue.aio import QueueClient
 
-from emulator import bindings
+from emulator import bindings, trigger_data
 from emulator.functions import FunctionSpec
 from emulator.invoker import InvocationFailed, Invoker
 from emulator.logs import host_logger
 from emulator.settings import QueueOptions
 from emulator.storage import QueueClients, StorageAccount
+
+MessageHandler = Callable[[StorageMessage, bytes], Awaitable[bool]]
+"""Handles one received message (its body decoded); True when it may be deleted."""
+PoisonTarget = Callable[[StorageMessage], tuple[StorageAccount, str]]
+"""Where a message that reached maxDequeueCount goes: (account, queue name)."""
 
 # How long a received message stays invisible while its invocation runs (renewed halfway), as
 # the Functions host does with 10 minutes. EMULATOR_QUEUE_LEASE_SECONDS shortens it so that
@@ -43,22 +49,42 @@ MIN_POLL_INTERVAL = 0.1
 _log = host_logger("queue")
 
 
+def function_handler(spec: FunctionSpec, invoker: Invoker, queue_name: str) -> MessageHandler:
+    """Runs a queue-triggered function with the message; True when it succeeded."""
+
+    async def handle(message: StorageMessage, body: bytes) -> bool:
+        inserted = message.inserted_on.isoformat() if message.inserted_on else "?"
+        details = (f"Trigger Details: MessageId: {message.id}, "
+                   f"DequeueCount: {message.dequeue_count}, InsertedOn: {inserted}")
+        try:
+            await invoker.invoke(
+                spec, bindings.queue_message(message, body),
+                f"New queue message detected on '{queue_name}'.", details,
+                trigger_data.queue_data(message, body) if spec.uses_binding_data else None,
+            )
+            return True
+        except InvocationFailed:
+            return False
+
+    return handle
+
+
 class QueueListener:
     def __init__(
         self,
-        spec: FunctionSpec,
         account: StorageAccount,
         queue_name: str,
         clients: QueueClients,
         options: QueueOptions,
-        invoker: Invoker,
+        handler: MessageHandler,
+        poison_target: PoisonTarget | None = None,
     ) -> None:
-        self.spec = spec
         self.account = account
         self.queue_name = queue_name
         self._clients = clients
         self._options = options
-        self._invoker = invoker
+        self._handler = handler
+        self._poison_target = poison_target
         self._wake = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._stopping = False
@@ -191,18 +217,9 @@ class QueueListener:
             await self._release(message)
 
     async def _invoke(self, message: StorageMessage, body: bytes) -> bool:
-        inserted = message.inserted_on.isoformat() if message.inserted_on else "?"
-        details = (f"Trigger Details: MessageId: {message.id}, "
-                   f"DequeueCount: {message.dequeue_count}, InsertedOn: {inserted}")
         renewal = asyncio.create_task(self._keep_invisible(message))
         try:
-            await self._invoker.invoke(
-                self.spec, bindings.queue_message(message, body),
-                f"New queue message detected on '{self.queue_name}'.", details,
-            )
-            return True
-        except InvocationFailed:
-            return False
+            return await self._handler(message, body)
         finally:
             renewal.cancel()
             await asyncio.gather(renewal, return_exceptions=True)
@@ -231,21 +248,21 @@ class QueueListener:
             self._wake.set()
 
     async def _poison(self, message: StorageMessage, undecodable: bool = False) -> None:
+        account, name = (self._poison_target(message) if self._poison_target
+                         else (self.account, self.poison_queue_name))
         if undecodable:
-            _log.warning("Moving message to queue '%s' (MessageId: %s).",
-                         self.poison_queue_name, message.id)
+            _log.warning("Moving message to queue '%s' (MessageId: %s).", name, message.id)
         else:
             _log.warning(
                 "Message has reached MaxDequeueCount of %d. Moving message to queue '%s' "
-                "(MessageId: %s).", self._options.max_dequeue_count, self.poison_queue_name,
-                message.id,
+                "(MessageId: %s).", self._options.max_dequeue_count, name, message.id,
             )
         try:
-            poison = await self._clients.ensure_queue(self.account, self.poison_queue_name)
+            poison = await self._clients.ensure_queue(account, name)
             await poison.send_message(message.content)
         except (AzureError, OSError) as exc:
-            _log.error("Moving message %s to '%s' failed: %s", message.id,
-                       self.poison_queue_name, _first_line(exc))
+            _log.error("Moving message %s to '%s' failed: %s", message.id, name,
+                       _first_line(exc))
             return
         await self._settle(self._client_or_fail().delete_message, message.id,
                            message.pop_receipt)

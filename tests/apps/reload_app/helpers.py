@@ -1,0 +1,3 @@
+"""A module of the app's own: a change here reloads the app too."""
+
+SUFFIX = "!"
