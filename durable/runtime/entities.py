@@ -129,7 +129,15 @@ class EntityKind:
     ) -> Recovery:
         """Send the last batch's outbox again: the redelivered messages were applied by it
         or an earlier batch, and the host that committed it may have died before sending."""
-        return Recovery(outbound_of(instance_id, _outbox_rows(loaded.history)))
+        started = loaded.summary.started
+        repair = None
+        if started is not None and started.execution_id is not None:
+            # The host may also have died before the row that confirms the batch: the
+            # row's state would stay behind history's until the entity's next operation.
+            entity = EntityId.get_entity_id(instance_id)
+            repair = _row_of(entity, _state_of(loaded), started.execution_id,
+                             started.timestamp, now, failure=None)
+        return Recovery(outbound_of(instance_id, _outbox_rows(loaded.history)), repair)
 
     # --- building the batch's history ------------------------------------------------------
 
@@ -151,10 +159,13 @@ class EntityKind:
         execution_id = self._new_execution_id()
         state_json = outcome.state.to_json()
         first = loaded.summary.started
+        # Each batch replaces the history, so its ExecutionStarted carries the time the
+        # entity was first created forward (the row's CreatedTime).
+        created = first.timestamp if first is not None else now
         rows = [
             ev.orchestrator_started(now),
             ev.execution_started(
-                now,
+                created,
                 name=entity_instance_name(entity),
                 instance_id=instance_id,
                 input=state_json,
@@ -164,19 +175,8 @@ class EntityKind:
             *_rows_of(outcome, now, start=outcome.state.sent - len(outcome.outgoing)),
             ev.orchestrator_completed(now),
         ]
-        status = EntityStatus(outcome.state.exists, len(outcome.state.queue),
-                              outcome.state.locked_by)
-        failure = outcome.last_failure
-        row = InstanceUpdate(
-            execution_id=execution_id,
-            name=entity_instance_name(entity),
-            input=state_json,
-            runtime_status=OrchestrationRuntimeStatus.Running,
-            custom_status=status.to_json(),
-            created_time=first.timestamp if first is not None else now,
-            last_updated_time=now,
-            output=_failure_json(failure) if failure is not None else None,
-        )
+        row = _row_of(entity, outcome.state, execution_id, created, now,
+                      failure=outcome.last_failure)
         return Decision(
             execution_id=execution_id,
             new_events=rows,
@@ -194,6 +194,28 @@ class EntityKind:
 def entity_instance_name(entity: EntityId) -> str:
     """The Name column of an entity's Instances row: `@{entity name}`."""
     return f"@{entity.name.lower()}"
+
+
+def _row_of(
+    entity: EntityId,
+    state: SchedulerState,
+    execution_id: str,
+    created: datetime,
+    now: datetime,
+    failure: OperationRecord | None,
+) -> InstanceUpdate:
+    """The Instances row of an entity whose scheduler state is `state`."""
+    status = EntityStatus(state.exists, len(state.queue), state.locked_by)
+    return InstanceUpdate(
+        execution_id=execution_id,
+        name=entity_instance_name(entity),
+        input=state.to_json(),
+        runtime_status=OrchestrationRuntimeStatus.Running,
+        custom_status=status.to_json(),
+        created_time=created,
+        last_updated_time=now,
+        output=_failure_json(failure) if failure is not None else None,
+    )
 
 
 def _state_of(loaded: Loaded) -> SchedulerState:

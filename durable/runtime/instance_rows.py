@@ -22,8 +22,13 @@ class InstanceRows:
         await self._instances.update_from_episode(instance_id, update)
 
     async def repair(self, instance_id: str, update: InstanceUpdate) -> None:
-        """Make the row agree with committed history, when its status says otherwise."""
+        """Make the row agree with committed history, when its status or execution says
+        otherwise (an entity's row confirms its last batch by the execution id)."""
         record = await self._instances.get(instance_id, include_input=False)
-        if record is not None and record.runtime_status is update.runtime_status:
+        if (
+            record is not None
+            and record.runtime_status is update.runtime_status
+            and record.execution_id == update.execution_id
+        ):
             return
         await self._instances.update_from_episode(instance_id, update)

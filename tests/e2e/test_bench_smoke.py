@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = {"floor", "hello3", "throughput", "fanout", "sequence", "calls", "idle", "memory"}
+SECTIONS = {
+    "floor", "hello3", "throughput", "fanout", "sequence", "calls", "entities", "idle", "memory"
+}
 
 pytestmark = pytest.mark.slow
 

@@ -47,3 +47,22 @@ async def test_orchestration_signals_and_calls(settings: TaskHubSettings) -> Non
         assert st.output == 2
         got = await r.client.read_entity_state(df.EntityId("tally", "c2"))
         assert got.entity_state == 2
+
+
+async def test_the_row_keeps_the_time_the_entity_was_created(settings: TaskHubSettings) -> None:
+    async with running_hub(settings) as r:
+        entity = df.EntityId("tally", "created")
+        await r.client.signal_entity(entity, "add", 1)
+
+        async def applied(value: int) -> bool:
+            return (await r.client.read_entity_state(entity)).entity_state == value
+
+        await poll_until(lambda: applied(1))
+        first = await r.hub.instances.get("@tally@created", include_input=False)
+        for n in range(2, 5):
+            await r.client.signal_entity(entity, "add", 1)
+            await poll_until(lambda: applied(n))  # noqa: B023 (awaited in the iteration)
+        later = await r.hub.instances.get("@tally@created", include_input=False)
+        assert first is not None and later is not None
+        assert later.created_time == first.created_time
+        assert later.last_updated_time > first.last_updated_time
