@@ -18,7 +18,13 @@ from azure.functions.decorators.function_app import DecoratorApi, FunctionBuilde
 
 from durable.app.dispatchers import register_dispatchers
 from durable.app.root import process
-from durable.core.registry import KIND_ATTRIBUTE, NAME_ATTRIBUTE, DurableFunction, DurableKind
+from durable.core.registry import (
+    INPUT_TYPE_ATTRIBUTE,
+    KIND_ATTRIBUTE,
+    NAME_ATTRIBUTE,
+    DurableFunction,
+    DurableKind,
+)
 from durable.errors import FunctionRegistrationError
 
 # Names of the dispatcher Functions; a container that already has them skips a blueprint's.
@@ -36,11 +42,15 @@ class _DurableDecorators(DecoratorApi):
             register_dispatchers(self)
 
     def orchestration_trigger(
-        self, context_name: str, orchestration: str | None = None
+        self,
+        context_name: str,
+        orchestration: str | None = None,
+        input_type: type | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a generator function as orchestrator `orchestration` (default: its name).
 
-        The function gets a `DurableOrchestrationContext` as `context_name`.
+        The function gets a `DurableOrchestrationContext` as `context_name`; with
+        `input_type`, `context.get_input()` decodes the input as that type (as the SDK).
         """
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,7 +61,12 @@ class _DurableDecorators(DecoratorApi):
                     "must be generator functions ('def' with 'yield context.call_activity(...)'); "
                     "durable tasks are awaited with 'yield', not 'await'."
                 )
-            return self._add_durable(DurableKind.ORCHESTRATOR, orchestration, context_name, fn)
+            if input_type is not None:
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(fn, INPUT_TYPE_ATTRIBUTE, input_type)
+            return self._add_durable(
+                DurableKind.ORCHESTRATOR, orchestration, context_name, fn, input_type
+            )
 
         return decorator
 
@@ -114,7 +129,12 @@ class _DurableDecorators(DecoratorApi):
         return list(self._durable_names)
 
     def _add_durable(
-        self, kind: DurableKind, name: str | None, param: str, fn: Callable[..., Any]
+        self,
+        kind: DurableKind,
+        name: str | None,
+        param: str,
+        fn: Callable[..., Any],
+        input_type: type | None = None,
     ) -> Callable[..., Any]:
         if isinstance(fn, FunctionBuilder):
             raise FunctionRegistrationError(
@@ -130,7 +150,7 @@ class _DurableDecorators(DecoratorApi):
                 f"{param!r}, which its decorator names. Parameters: {', '.join(params) or 'none'}."
             )
         final_name = name or user_fn.__name__
-        process.registry.add(DurableFunction(kind, final_name, fn, param))
+        process.registry.add(DurableFunction(kind, final_name, fn, param, input_type))
         # Lets `context.call_activity(fn)` name a function registered under another name.
         with contextlib.suppress(AttributeError, TypeError):
             setattr(fn, NAME_ATTRIBUTE, final_name)

@@ -33,7 +33,7 @@ from durable.core.entities import (
     LockTask,
 )
 from durable.core.history import HistoryEvent
-from durable.core.registry import function_name
+from durable.core.registry import DurableKind, function_name, return_type_of
 from durable.core.retry import RetryOptions
 from durable.core.serialization import dumps, loads
 from durable.core.task import (
@@ -116,28 +116,50 @@ class DurableOrchestrationContext:
             return loads(self._state.custom_status_json)
         return self._custom_status
 
-    def get_input(self) -> Any:
-        """The orchestration's input, decoded from JSON."""
-        return loads(self._state.input_json)
+    def get_input(self, expected_type: type | None = None) -> Any:
+        """The orchestration's input, decoded from JSON.
+
+        It is decoded as `expected_type`, else as the trigger's `input_type=`, when given.
+        """
+        return loads(self._state.input_json, expected_type or self._state.input_type)
 
     # --- scheduling work -----------------------------------------------------------------
+    # Each call returns a task that takes its sequence number and its action when it is
+    # first yielded (the SDK's rule; see task.py). Arguments are checked at the call.
 
-    def call_activity(self, name: Any, input_: Any = None) -> Task[Any]:
-        """Schedule activity `name` (or the activity function itself) with `input_`."""
-        activity = function_name(name, "name")
-        return self._activity(activity, dumps(input_, f"input of activity '{activity}'"))
+    def call_activity(
+        self, name: Any, input_: Any = None, expected_type: type | None = None
+    ) -> Task[Any]:
+        """Schedule activity `name` (or the activity function itself) with `input_`.
+
+        The result is decoded as `expected_type`, else as the activity's return annotation.
+        """
+        activity = function_name(name, "name", DurableKind.ACTIVITY, "call_activity")
+        task = self._activity(activity, dumps(input_, f"input of activity '{activity}'"))
+        task._expected_output_type = expected_type or return_type_of(name)
+        return task
 
     def call_activity_with_retry(
-        self, name: Any, retry_options: RetryOptions, input_: Any = None
+        self,
+        name: Any,
+        retry_options: RetryOptions,
+        input_: Any = None,
+        expected_type: type | None = None,
     ) -> Task[Any]:
         """Schedule an activity, retried on failure as `retry_options` says."""
-        activity = function_name(name, "name")
+        activity = function_name(name, "name", DurableKind.ACTIVITY, "call_activity_with_retry")
         _check_retry_options(retry_options)
         input_json = dumps(input_, f"input of activity '{activity}'")
-        return self._retrying(retry_options, lambda: self._activity(activity, input_json))
+        task = self._retrying(retry_options, lambda: self._activity(activity, input_json))
+        task._expected_output_type = expected_type or return_type_of(name)
+        return task
 
     def call_sub_orchestrator(
-        self, name: Any, input_: Any = None, instance_id: str | None = None
+        self,
+        name: Any,
+        input_: Any = None,
+        instance_id: str | None = None,
+        expected_type: type | None = None,
     ) -> Task[Any]:
         """Start orchestrator `name` as a child of this one and wait for its output.
 
@@ -146,10 +168,14 @@ class DurableOrchestrationContext:
         instead; with this scheme a later generation (after continue_as_new) reuses the ids
         of earlier generations' children, so pass explicit ids if those may overlap.
         """
-        orchestrator = function_name(name, "name")
+        orchestrator = function_name(
+            name, "name", DurableKind.ORCHESTRATOR, "call_sub_orchestrator"
+        )
         _check_instance_id(instance_id)
         input_json = dumps(input_, f"input of sub-orchestrator '{orchestrator}'")
-        return self._sub_orchestration(orchestrator, input_json, instance_id)
+        task = self._sub_orchestration(orchestrator, input_json, instance_id)
+        task._expected_output_type = expected_type or return_type_of(name)
+        return task
 
     def call_sub_orchestrator_with_retry(
         self,
@@ -157,38 +183,54 @@ class DurableOrchestrationContext:
         retry_options: RetryOptions,
         input_: Any = None,
         instance_id: str | None = None,
+        expected_type: type | None = None,
     ) -> Task[Any]:
         """Start a sub-orchestration, started again on failure as `retry_options` says."""
-        orchestrator = function_name(name, "name")
+        orchestrator = function_name(
+            name, "name", DurableKind.ORCHESTRATOR, "call_sub_orchestrator_with_retry"
+        )
         _check_retry_options(retry_options)
         _check_instance_id(instance_id)
         input_json = dumps(input_, f"input of sub-orchestrator '{orchestrator}'")
-        return self._retrying(
+        task = self._retrying(
             retry_options, lambda: self._sub_orchestration(orchestrator, input_json, instance_id)
         )
+        task._expected_output_type = expected_type or return_type_of(name)
+        return task
 
     def create_timer(self, fire_at: datetime) -> TimerTask:
         """A durable timer; a naive `fire_at` is taken as UTC."""
         when = _utc(fire_at)
-        task = self._state.schedule(
-            lambda seq: CreateTimer(seq, when),
-            lambda seq: TimerTask(seq, when),
-            st.TIMER_COMPLETIONS,
-        )
-        return task if isinstance(task, TimerTask) else TimerTask(-1, when)
 
-    def wait_for_external_event(self, name: str) -> Task[Any]:
-        """A task completed by the next event `name` raised on this instance."""
+        def schedule(task: AtomicTask) -> None:
+            self._state.bind(task, lambda seq: CreateTimer(seq, when), st.TIMER_COMPLETIONS,
+                             describe=lambda seq: f"timer #{seq} at {when.isoformat()}")
+
+        return TimerTask(None, when, schedule)
+
+    def wait_for_external_event(self, name: str, expected_type: type | None = None) -> Task[Any]:
+        """A task completed by the next event `name` raised on this instance.
+
+        It waits from the moment it is yielded; an event raised earlier waits for it.
+        """
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty event name, got {name!r}")
-        return self._state.wait_for_event(name, AtomicTask(name, f"external event '{name}'"))
+        def schedule(task: AtomicTask) -> None:
+            self._state.wait_for_event(name, task)
+
+        task = AtomicTask(name, f"external event '{name}'", schedule)
+        task._expected_output_type = expected_type
+        return task
 
     def task_all(self, activities: Sequence[Task[Any]]) -> Task[list[Any]]:
         """A task completed when every task is (fan-in), with their results in order."""
         return WhenAllTask(activities)
 
     def task_any(self, activities: Sequence[Task[Any]]) -> Task[Task[Any]]:
-        """A task completed by the first of the tasks to complete; its result is that task."""
+        """A task completed by the first of the tasks to complete.
+
+        Its result is that task (None for no tasks at all, as in the SDK).
+        """
         return WhenAnyTask(activities)
 
     # --- entities ------------------------------------------------------------------------
@@ -198,6 +240,7 @@ class DurableOrchestrationContext:
         entityId: EntityId,  # noqa: N803 (the SDK's argument names)
         operationName: str,  # noqa: N803
         operationInput: Any = None,  # noqa: N803
+        expected_type: type | None = None,
     ) -> Task[Any]:
         """Call operation `operationName` of an entity and wait for its result.
 
@@ -212,21 +255,29 @@ class DurableOrchestrationContext:
                                 "lock")
             if target in section.calling:
                 raise violation(f"a second call to {target} while one to it is in flight")
-        request_id = self.new_uuid()
 
-        def call(seq: int) -> CallEntity:
-            request = EntityRequest(request_id, operationName, False, input_json,
-                                    self.instance_id, self._state.execution_id,
-                                    predecessor=self._state.predecessor_of(target, seq))
-            return CallEntity(seq, target, ENTITY_OPERATION_EVENT, request.to_json(),
-                              operationName)
+        def schedule(task: AtomicTask) -> None:
+            request_id = ""
 
-        self._state.schedule(call, None, st.NO_COMPLETION)
-        task = EntityCallTask(request_id, f"entity operation '{operationName}' on {target}")
+            def call(seq: int) -> CallEntity:
+                nonlocal request_id
+                request_id = self._request_id(seq)
+                request = EntityRequest(request_id, operationName, False, input_json,
+                                        self.instance_id, self._state.execution_id,
+                                        predecessor=self._state.predecessor_of(target, seq))
+                return CallEntity(seq, target, ENTITY_OPERATION_EVENT, request.to_json(),
+                                  operationName)
+
+            if self._state.bind(task, call, st.NO_COMPLETION) >= 0:
+                self._state.wait_for_event(request_id, task)
+
+        task = EntityCallTask(None, f"entity operation '{operationName}' on {target}",
+                              schedule)
+        task._expected_output_type = expected_type
         if section is not None:
             section.calling.add(target)
             task._add_done_callback(lambda _t: section.calling.discard(target))
-        return self._state.wait_for_event(request_id, task)
+        return task
 
     def signal_entity(
         self,
@@ -239,18 +290,18 @@ class DurableOrchestrationContext:
         """Send operation `operationName` to an entity without waiting for it.
 
         With `scheduled_time` the entity runs it at that time (a durable, delayed message).
+        It is sent at the call (there is nothing to yield), as in the SDK.
         """
         target, input_json = self._entity_request_parts(entityId, operationName, operationInput)
         section = self._held_section()
         if section is not None and target in section.entities:
             raise violation(f"signal_entity to {target}, which this critical section locked")
         due = _utc(scheduled_time) if scheduled_time is not None else None
-        request_id = self.new_uuid()
 
         def signal(seq: int) -> SignalEntity:
             # A scheduled signal waits for its time, not for its predecessor.
             before = self._state.predecessor_of(target, seq) if due is None else None
-            request = EntityRequest(request_id, operationName, True, input_json,
+            request = EntityRequest(self._request_id(seq), operationName, True, input_json,
                                     self.instance_id, self._state.execution_id, due=due,
                                     predecessor=before)
             name = ENTITY_OPERATION_EVENT
@@ -258,7 +309,7 @@ class DurableOrchestrationContext:
                 name = f"{ENTITY_OPERATION_EVENT}@{request.to_dict()['due']}"
             return SignalEntity(seq, target, name, request.to_json(), operationName, due)
 
-        self._state.schedule(signal, None, st.NO_COMPLETION)
+        self._state.record(signal)
 
     def lock(self, entities: Sequence[EntityId]) -> Task[CriticalSection]:
         """Acquire the locks of `entities` (a critical section).
@@ -271,18 +322,22 @@ class DurableOrchestrationContext:
         ids = sorted({str(_entity_arg(e)) for e in entities})
         if not ids:
             raise ValueError("lock() needs at least one EntityId")
-        request_id = self.new_uuid()
 
-        def lock(seq: int) -> LockEntities:
-            request = EntityRequest(request_id, None, False, None, self.instance_id,
-                                    self._state.execution_id, lockset=tuple(ids),
-                                    predecessor=self._state.predecessor_of(ids[0], seq))
-            return LockEntities(seq, ids[0], ENTITY_OPERATION_EVENT, request.to_json(),
-                                tuple(ids))
+        def schedule(task: AtomicTask) -> None:
+            assert isinstance(task, LockTask)
 
-        self._state.schedule(lock, None, st.NO_COMPLETION)
-        task = LockTask(request_id, tuple(ids), self._enter_section)
-        return self._state.wait_for_event(request_id, task)
+            def lock(seq: int) -> LockEntities:
+                task.request_id = self._request_id(seq)
+                request = EntityRequest(task.request_id, None, False, None, self.instance_id,
+                                        self._state.execution_id, lockset=tuple(ids),
+                                        predecessor=self._state.predecessor_of(ids[0], seq))
+                return LockEntities(seq, ids[0], ENTITY_OPERATION_EVENT, request.to_json(),
+                                    tuple(ids))
+
+            if self._state.bind(task, lock, st.NO_COMPLETION) >= 0:
+                self._state.wait_for_event(task.request_id, task)
+
+        return LockTask(tuple(ids), self._enter_section, schedule)
 
     def _held_section(self) -> CriticalSection | None:
         section = self._state.section
@@ -300,8 +355,7 @@ class DurableOrchestrationContext:
             self._state.section = None
         release = LockRelease(self.instance_id, section.lock_id).to_json()
         for entity in section.entities:
-            self._state.schedule(_release_action(entity, release), None, st.NO_COMPLETION,
-                                 force=True)
+            self._state.record(_release_action(entity, release), force=True)
 
     def _entity_request_parts(
         self, entity_id: object, operation: object, operation_input: Any
@@ -345,25 +399,40 @@ class DurableOrchestrationContext:
         self._state.uuid_counter += 1
         return counter
 
+    def _request_id(self, seq: int) -> str:
+        """The id of the entity request sent as action `seq`.
+
+        Fixed by the execution and the sequence number, so a replay sends the same id (and
+        takes nothing from the counter of `new_uuid`, as the SDK takes nothing).
+        """
+        name = f"{self.instance_id}:{self._state.execution_id or ''}:{seq}"
+        return str(uuid.uuid5(_UUID_NAMESPACE, name))
+
     def _activity(self, name: str, input_json: str) -> AtomicTask:
-        return self._state.schedule(
-            lambda seq: ScheduleTask(seq, name, input_json),
-            lambda seq: AtomicTask(seq, f"activity '{name}' (#{seq})"),
-            st.TASK_COMPLETIONS,
-        )
+        def schedule(task: AtomicTask) -> None:
+            self._state.bind(task, lambda seq: ScheduleTask(seq, name, input_json),
+                             st.TASK_COMPLETIONS,
+                             describe=lambda seq: f"activity '{name}' (#{seq})")
+
+        return AtomicTask(None, f"activity '{name}'", schedule)
 
     def _sub_orchestration(self, name: str, input_json: str, instance_id: str | None) -> AtomicTask:
         if self._held_section() is not None:
             raise violation(f"call_sub_orchestrator '{name}' inside a critical section")
+
         # Default child id: "{parent instance id}:{sequence number}", deterministic per call.
         def child_id(seq: int) -> str:
             return instance_id if instance_id is not None else f"{self.instance_id}:{seq}"
 
-        return self._state.schedule(
-            lambda seq: CreateSubOrchestration(seq, name, child_id(seq), input_json),
-            lambda seq: AtomicTask(seq, f"sub-orchestrator '{name}' ('{child_id(seq)}')"),
-            st.SUB_ORCHESTRATION_COMPLETIONS,
-        )
+        def schedule(task: AtomicTask) -> None:
+            self._state.bind(
+                task,
+                lambda seq: CreateSubOrchestration(seq, name, child_id(seq), input_json),
+                st.SUB_ORCHESTRATION_COMPLETIONS,
+                describe=lambda seq: f"sub-orchestrator '{name}' ('{child_id(seq)}')",
+            )
+
+        return AtomicTask(None, f"sub-orchestrator '{name}'", schedule)
 
     def _retrying(self, options: RetryOptions, attempt: Any) -> RetryableTask:
         return RetryableTask(

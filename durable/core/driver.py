@@ -128,6 +128,9 @@ class OrchestratorDriver:
         finally:
             self._running = False
         if isinstance(yielded, Task):
+            # A task takes its sequence number and its action when first yielded (the SDK's
+            # rule); yielding it again, or one already scheduled inside a task_all, is free.
+            yielded._schedule()
             self._waiting_on = yielded
         else:
             self._finish(error=self._bad_yield(yielded))

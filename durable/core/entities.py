@@ -336,11 +336,16 @@ class LockTask(AtomicTask):
     """
 
     def __init__(
-        self, request_id: str, entities: tuple[str, ...], enter: Callable[[Any], None]
+        self,
+        entities: tuple[str, ...],
+        enter: Callable[[Any], None],
+        on_schedule: Callable[[AtomicTask], None] | None = None,
     ) -> None:
-        super().__init__(request_id, f"locks of {list(entities)}")
+        super().__init__(None, f"locks of {list(entities)}", on_schedule)
         self._entities = entities
         self._enter = enter
+        # The id of the lock request, which names the section (set when it is sent).
+        self.request_id = ""
 
     def _resolve(self, payload: str | None) -> None:
         try:
@@ -353,7 +358,7 @@ class LockTask(AtomicTask):
                 failure_error(failure, fallback_message=None, description=self.description)
             )
             return
-        section = CriticalSection(str(self.id), self._entities, lambda _s: None)
+        section = CriticalSection(self.request_id, self._entities, lambda _s: None)
         self._enter(section)
         self._set_result(section)
 

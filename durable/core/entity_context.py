@@ -91,19 +91,24 @@ class DurableEntityContext:
         return self._newly_constructed
 
     def get_input(self, expected_type: type | None = None) -> Any:
-        """The operation's input, decoded from JSON (None when it has none)."""
-        return loads(self._input)
+        """The operation's input, decoded from JSON (None when it has none).
+
+        It is decoded as `expected_type` when given.
+        """
+        return loads(self._input, expected_type)
 
     def get_state(
         self, initializer: Callable[[], Any] | None = None, expected_type: type | None = None
     ) -> Any:
         """The entity's state, or `initializer()` when it has none.
 
-        The initial value is not stored until `set_state` is called, as in the SDK.
+        The initial value is not stored until `set_state` is called, as in the SDK. The
+        stored state is decoded (as `expected_type`, when given) on the first call of a
+        batch; later calls return that value.
         """
         self._state_touched = True
         if self._state_is_raw:
-            self._state = loads(self._state_json)
+            self._state = loads(self._state_json, expected_type)
             self._state_is_raw = False
         if self._state is not None:
             return self._state

@@ -10,6 +10,7 @@ instance belongs to the composition root (`durable.app.root`).
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,26 +36,95 @@ class DurableKind(StrEnum):
 # itself (`context.call_activity(say_hello)`) names it under its registered name.
 NAME_ATTRIBUTE = "durable_function_name"
 KIND_ATTRIBUTE = "durable_function_kind"
+# The orchestration trigger's `input_type=`, kept on the function for in-memory test runs.
+INPUT_TYPE_ATTRIBUTE = "durable_input_type"
 
 
-def function_name(value: object, argument: str) -> str:
+# How the Functions model names each kind's trigger, for messages in the SDK's words.
+TRIGGER_TYPES = {
+    DurableKind.ORCHESTRATOR: "orchestrationTrigger",
+    DurableKind.ACTIVITY: "activityTrigger",
+    DurableKind.ENTITY: "entityTrigger",
+}
+
+
+def function_name(
+    value: object, argument: str, kind: DurableKind | None = None, api: str = ""
+) -> str:
     """The durable function `value` names: a non-empty string as it is, or (as the SDK's v2
-    model accepts) the decorated function, by the name it was registered under."""
+    model accepts) the decorated function, by the name it was registered under.
+
+    With `kind`, a function must be a durable function of that kind: as the SDK does, a
+    plain callable or a function with another trigger is a ValueError at the call (`api`
+    names the call in the message), not an unknown name failing one round trip later.
+    """
     if isinstance(value, str):
         if not value:
             raise ValueError(f"{argument} must be a non-empty function name")
         return value
     registered = getattr(value, NAME_ATTRIBUTE, None)
     if isinstance(registered, str) and registered:
+        if kind is not None:
+            _check_kind(value, registered, kind)
         return registered
     inner = getattr(value, "_function", None)
     get_name = getattr(inner, "get_function_name", None)
     if callable(get_name):
+        if kind is not None:
+            _check_trigger(getattr(getattr(inner, "_trigger", None), "type", None), kind)
         return str(get_name())
     name = getattr(value, "__name__", None)
+    if kind is not None and callable(value):
+        raise ValueError(
+            f"{api or argument} received the function {name or value!r}, which has no "
+            f"Functions trigger: decorate it with @app.{_decorator(kind)}, or pass the "
+            f"name of the {kind.value} function as a string."
+        )
     if callable(value) and isinstance(name, str):
         return name
     raise ValueError(f"{argument} must be a function name (str) or a function, got {value!r}")
+
+
+def return_type_of(value: object) -> type | None:
+    """The concrete return type annotated on a decorated function (None: a name, no
+    annotation, or a generic alias): the SDK decodes results as that type."""
+    if isinstance(value, str):
+        return None
+    fn = getattr(getattr(value, "_function", None), "_func", None) or value
+    if not callable(fn):
+        return None
+    fn = inspect.unwrap(fn)
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # a forward reference it cannot see: the raw annotation, if any
+        hints = dict(getattr(fn, "__annotations__", {}) or {})
+    annotation = hints.get("return")
+    return annotation if isinstance(annotation, type) else None
+
+
+def _check_kind(value: object, name: str, kind: DurableKind) -> None:
+    actual = getattr(value, KIND_ATTRIBUTE, None)
+    if actual is not None and actual != kind.value:
+        _check_trigger(TRIGGER_TYPES.get(DurableKind(actual)), kind, name)
+
+
+def _check_trigger(trigger: object, kind: DurableKind, name: str = "") -> None:
+    expected = TRIGGER_TYPES[kind]
+    if isinstance(trigger, str) and trigger != expected:
+        what = f"function '{name}'" if name else "function"
+        raise ValueError(
+            f"Received a {what} with trigger type `{trigger}` but expected `{expected}`: "
+            f"decorate it with @app.{_decorator(kind)}, or pass the name of the "
+            f"{kind.value} function as a string."
+        )
+
+
+def _decorator(kind: DurableKind) -> str:
+    return {
+        DurableKind.ORCHESTRATOR: "orchestration_trigger",
+        DurableKind.ACTIVITY: "activity_trigger",
+        DurableKind.ENTITY: "entity_trigger",
+    }[kind]
 
 
 @dataclass(frozen=True)
@@ -66,6 +136,8 @@ class DurableFunction:
     func: Callable[..., Any]
     # The parameter the user named in the decorator (context_name / input_name).
     param_name: str
+    # An orchestrator's `input_type=`: what `context.get_input()` decodes the input as.
+    input_type: type | None = None
 
     def call(self, value: Any) -> Any:
         """Call the user's function with `value` as the parameter its decorator named."""

@@ -86,13 +86,16 @@ class OrchestrationSession:
         past_events: Sequence[HistoryEvent] = (),
         *,
         custom_status: str | None = None,
+        input_type: type | None = None,
     ) -> None:
         """`custom_status` (JSON text) is the status the instance had before this replay,
-        which the runtime passes so that a status carried over by continue-as-new shows."""
+        which the runtime passes so that a status carried over by continue-as-new shows;
+        `input_type` is the trigger's `input_type=`."""
         self._orchestrator = orchestrator
         self._past = list(past_events)
         past_actions = {e.event_id: e for e in self._past if e.event_type in ACTION_EVENT_TYPES}
         self._state = ReplayState(instance_id, past_actions, custom_status)
+        self._state.input_type = input_type
         self._state.name = str(getattr(orchestrator, "__name__", "orchestrator"))
         self._context = DurableOrchestrationContext(self._state)
         self._driver: OrchestratorDriver | None = None
@@ -339,11 +342,17 @@ class OrchestrationExecutor:
     """Replay as one pure call: `execute(past, new, now)` on a fresh session each time."""
 
     def __init__(
-        self, orchestrator: Orchestrator, instance_id: str, *, custom_status: str | None = None
+        self,
+        orchestrator: Orchestrator,
+        instance_id: str,
+        *,
+        custom_status: str | None = None,
+        input_type: type | None = None,
     ) -> None:
         self._orchestrator = orchestrator
         self._instance_id = instance_id
         self._custom_status = custom_status
+        self._input_type = input_type
 
     def execute(
         self,
@@ -352,6 +361,10 @@ class OrchestrationExecutor:
         now: datetime,
     ) -> EpisodeResult:
         session = OrchestrationSession(
-            self._orchestrator, self._instance_id, past_events, custom_status=self._custom_status
+            self._orchestrator,
+            self._instance_id,
+            past_events,
+            custom_status=self._custom_status,
+            input_type=self._input_type,
         )
         return session.apply(new_events, now)

@@ -66,6 +66,8 @@ class ReplayState:
         self.version: str | None = None
         self.execution_id: str | None = None
         self.input_json: str | None = None
+        # The trigger's `input_type=`: what `get_input()` decodes the input as by default.
+        self.input_type: type | None = None
         self.parent: ParentInstance | None = None
         self.started = False
         self.current_utc_datetime = _EPOCH
@@ -98,18 +100,33 @@ class ReplayState:
         fault, further calls are ignored (as the SDK ignores actions after continue_as_new)."""
         return self.outcome is None and self.fault is None and not self.will_continue_as_new
 
-    def schedule(
+    def bind(
         self,
+        task: AtomicTask,
         build_action: Callable[[int], Action],
-        build_task: Callable[[int], AtomicTask] | None,
         completes_on: frozenset[EventType],
         *,
-        force: bool = False,
-    ) -> AtomicTask:
-        """Take the next sequence number for an action (checked against history); `force`
-        takes one even once the outcome is decided (giving locks back at the end)."""
+        describe: Callable[[int], str] | None = None,
+    ) -> int:
+        """Give a yielded task the next sequence number and record its action (checked
+        against history); returns the number (-1 once the outcome is decided: ignored)."""
+        seq = self.record(build_action)
+        task.id = seq
+        if seq < 0:
+            task.description = "call made after the orchestration finished (ignored)"
+            return seq
+        if describe is not None:
+            task.description = describe(seq)
+        if completes_on:
+            self._open[seq] = (completes_on, task)
+        return seq
+
+    def record(self, build_action: Callable[[int], Action], *, force: bool = False) -> int:
+        """Take the next sequence number for an action (checked against history) and
+        return it; -1 when ignored. `force` takes one even once the outcome is decided
+        (giving locks back at the end)."""
         if not self.accepts_actions and not (force and self.fault is None):
-            return AtomicTask(-1, "call made after the orchestration finished (ignored)")
+            return -1
         seq = self._seq
         self._seq += 1
         action = build_action(seq)
@@ -117,10 +134,7 @@ class ReplayState:
         if past is not None and not determinism.matches(action, past):
             self._set_fault(determinism.mismatch_error(action, past, self.name, self.location()))
         self._pending[seq] = action
-        task = build_task(seq) if build_task else AtomicTask(seq, "fire-and-forget")
-        if completes_on:
-            self._open[seq] = (completes_on, task)
-        return task
+        return seq
 
     def predecessor_of(self, target: str, seq: int) -> str | None:
         """The message id of the previous message this execution sent to entity `target`

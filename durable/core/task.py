@@ -4,6 +4,12 @@ A task is completed (successfully or with an error) only by the replay engine wh
 processes the matching history event, never by the user. Composite tasks (`task_all`,
 `task_any`) and retrying tasks complete from their children through done-callbacks, so the
 outcome of a whole tree is known the moment the deciding child event is applied.
+
+A task takes its place in the orchestration (its sequence number and its action) when it is
+first yielded, directly or inside a `task_all`/`task_any`, children in order: the rule of
+the Durable Functions Python SDK. A task that is created and never yielded schedules
+nothing. Work a task starts by itself afterwards (a retry's timer and next attempt) is
+scheduled when the task decides to start it.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class Task(Generic[T]):
         self._value: Any = None
         self._exception: BaseException | None = None
         self._callbacks: list[Callable[[Task[Any]], None]] = []
+        self._expected_output_type: type | None = None
 
     @property
     def is_completed(self) -> bool:
@@ -53,15 +60,18 @@ class Task(Generic[T]):
         return self._exception
 
     @property
-    def result(self) -> T:
-        """The value of a completed task.
+    def result(self) -> Any:
+        """The value of a completed task; for a faulted task, its exception.
 
-        For a faulted task this raises its exception (rather than returning the exception
-        object), so that a failure cannot be mistaken for a value.
+        As in the SDK, a failure is returned rather than raised, so that after `task_any`
+        the winner can be tested with `isinstance(winner.result, Exception)`.
         """
         if self._exception is not None:
-            raise self._exception
-        return self._value  # type: ignore[no-any-return]
+            return self._exception
+        return self._value
+
+    def _schedule(self) -> None:
+        """Take this task's place in the orchestration, once: called when it is yielded."""
 
     def _add_done_callback(self, callback: Callable[[Task[Any]], None]) -> None:
         if self.is_completed:
@@ -100,25 +110,42 @@ TaskBase = Task  # the SDK's name for the base class
 class AtomicTask(Task[Any]):
     """One scheduled unit: an activity, a sub-orchestration, an external event, an entity call.
 
-    `id` is the sequence number for scheduled work and the event name for events.
+    `id` is the sequence number for scheduled work (None until the task is yielded) and the
+    event name for events.
     """
 
-    def __init__(self, id_: int | str, description: str) -> None:
+    def __init__(
+        self,
+        id_: int | str | None,
+        description: str,
+        on_schedule: Callable[[AtomicTask], None] | None = None,
+        *,
+        decode: Callable[[str, type | None], Any] | None = None,
+    ) -> None:
         super().__init__()
         self.id = id_
         self.description = description
+        self._on_schedule = on_schedule
+        self._decode = decode or (lambda text, expected: loads(text, expected))
+
+    def _schedule(self) -> None:
+        hook, self._on_schedule = self._on_schedule, None
+        if hook is not None:
+            hook(self)
 
     def _describe(self) -> str:
         return self.description
 
     def _resolve(self, payload: str | None) -> None:
-        """Complete from a JSON payload.
+        """Complete from a JSON payload, decoded as the task's expected type (if any).
 
         A payload that cannot be decoded fails the task (the orchestrator sees the
         SerializationError at its yield).
         """
         try:
-            value = loads(payload)
+            value = None if payload is None or payload == "" else self._decode(
+                payload, self._expected_output_type
+            )
         except SerializationError as exc:
             self._set_exception(exc)
             return
@@ -132,8 +159,13 @@ class TimerTask(AtomicTask):
     arrives later and is ignored.
     """
 
-    def __init__(self, id_: int, fire_at: datetime) -> None:
-        super().__init__(id_, f"timer #{id_} at {fire_at.isoformat()}")
+    def __init__(
+        self,
+        id_: int | None,
+        fire_at: datetime,
+        on_schedule: Callable[[AtomicTask], None] | None = None,
+    ) -> None:
+        super().__init__(id_, f"timer at {fire_at.isoformat()}", on_schedule)
         self.fire_at = fire_at
         self._cancelled = False
 
@@ -165,6 +197,10 @@ class CompoundTask(Task[T], ABC):
                 )
         for child in self.children:
             child._add_done_callback(self._on_child_done)
+
+    def _schedule(self) -> None:
+        for child in self.children:
+            child._schedule()
 
     @abstractmethod
     def _on_child_done(self, child: Task[Any]) -> None:
@@ -201,9 +237,10 @@ class WhenAnyTask(CompoundTask[Task[Any]]):
     """
 
     def __init__(self, children: Sequence[Task[Any]]) -> None:
-        if not children:
-            raise ValueError("task_any needs at least one task (tasks was empty)")
         super().__init__(children)
+        if not self.children:
+            # As the SDK: nothing to wait for, so it is done at once, with no winner.
+            self._set_result(None)
 
     def _on_child_done(self, child: Task[Any]) -> None:
         self._set_result(child)
@@ -216,10 +253,10 @@ class RetryableTask(Task[Any]):
     """Repeats an activity or sub-orchestration on failure, waiting on durable timers.
 
     History shape is Durable Task's: TaskScheduled n, TaskFailed n, TimerCreated n+1,
-    TimerFired n+1, TaskScheduled n+2, ... Durable Task (and the SDK) also add a "dummy"
-    timer after the last failed attempt for backward compatibility; this engine does not,
-    so a retrying task that gives up fails at once. Only histories written by this engine
-    are replayed here, so the difference never meets itself.
+    TimerFired n+1, TaskScheduled n+2, ... and, as in Durable Task (and the SDK), after the
+    last allowed attempt has failed, one more timer, due at once; when it fires, the task
+    fails. A retry that stops for another reason (the retry timeout has passed, a
+    non-retriable failure) fails at once, as Durable Task's does.
     """
 
     def __init__(
@@ -234,13 +271,20 @@ class RetryableTask(Task[Any]):
         self._start_attempt = start_attempt
         self._create_timer = create_timer
         self._clock = clock
-        self._first_attempt_at = clock()
+        self._first_attempt_at: datetime | None = None
         self.attempts = 0
-        self._run_attempt()
+
+    def _schedule(self) -> None:
+        if self._first_attempt_at is None:
+            self._first_attempt_at = self._clock()
+            self._run_attempt()
 
     def _run_attempt(self, _timer: Task[Any] | None = None) -> None:
         self.attempts += 1
-        self._start_attempt()._add_done_callback(self._on_attempt_done)
+        attempt = self._start_attempt()
+        attempt._expected_output_type = self._expected_output_type
+        attempt._schedule()
+        attempt._add_done_callback(self._on_attempt_done)
 
     def _on_attempt_done(self, attempt: Task[Any]) -> None:
         error = attempt.exception
@@ -248,13 +292,25 @@ class RetryableTask(Task[Any]):
             self._set_result(attempt._value)
             return
         details = getattr(error, "failure_details", None)
-        delay = None
-        if not (isinstance(details, FailureDetails) and details.is_non_retriable):
-            delay = self.options.next_delay(self.attempts, self._first_attempt_at, self._clock())
-        if delay is None:
+        if isinstance(details, FailureDetails) and details.is_non_retriable:
             self._set_exception(error)
             return
-        self._create_timer(self._clock() + delay)._add_done_callback(self._run_attempt)
+        now = self._clock()
+        if self.attempts >= self.options.max_number_of_attempts:
+            # Durable Task keeps a timer here for the histories its earlier versions wrote.
+            self._wait(now, lambda _timer: self._set_exception(error))
+            return
+        assert self._first_attempt_at is not None
+        delay = self.options.next_delay(self.attempts, self._first_attempt_at, now)
+        if delay is None:
+            self._set_exception(error)  # the retry timeout has passed
+        else:
+            self._wait(now + delay, self._run_attempt)
+
+    def _wait(self, fire_at: datetime, then: Callable[[Task[Any]], None]) -> None:
+        timer = self._create_timer(fire_at)
+        timer._schedule()
+        timer._add_done_callback(then)
 
     def _describe(self) -> str:
         return f"retrying after {self.attempts} attempt(s)"

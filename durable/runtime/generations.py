@@ -51,6 +51,24 @@ def _inbound(msg: TaskMessage) -> HistoryEvent:
     return msg.event.replace(message_id=msg.message_id, event_id=-1, is_played=False)
 
 
+def _session_for(
+    registry: DurableRegistry,
+    name: str,
+    instance_id: str,
+    past: Sequence[HistoryEvent] = (),
+    custom_status: str | None = None,
+    limit_reached: int | None = None,
+) -> OrchestrationSession:
+    fn = registry.get(DurableKind.ORCHESTRATOR, name)
+    orchestrator = _orchestrator_for(registry, name)
+    if limit_reached is not None:
+        orchestrator = _too_many_generations(limit_reached)
+    return OrchestrationSession(
+        orchestrator, instance_id, past, custom_status=custom_status,
+        input_type=fn.input_type if fn is not None else None,
+    )
+
+
 def _orchestrator_for(registry: DurableRegistry, name: str) -> Callable[[Any], Any]:
     fn = registry.get(DurableKind.ORCHESTRATOR, name)
     if fn is not None:
@@ -96,7 +114,7 @@ def run_generations(
         session = live
     name = started.name or ""
     if session is None:
-        session = OrchestrationSession(_orchestrator_for(registry, name), instance_id, past)
+        session = _session_for(registry, name, instance_id, past)
     result = session.apply(new, now)
     consumed = [m.message_id for m in ([start] if start else []) + list(apply)]
     generations = 0
@@ -111,11 +129,9 @@ def run_generations(
             parent=started.parent,
             version=started.version,
         )
-        orchestrator = _orchestrator_for(registry, name)
-        if generations > max_generations:
-            orchestrator = _too_many_generations(max_generations)
-        session = OrchestrationSession(
-            orchestrator, instance_id, custom_status=result.custom_status
+        session = _session_for(
+            registry, name, instance_id, custom_status=result.custom_status,
+            limit_reached=max_generations if generations > max_generations else None,
         )
         result = session.apply([started], now)
         first = result.new_history[0].replace(data=",".join(consumed))

@@ -80,7 +80,7 @@ from durable.core.history import (
     OrchestrationRuntimeStatus,
     ParentInstance,
 )
-from durable.core.registry import function_name
+from durable.core.registry import INPUT_TYPE_ATTRIBUTE, function_name
 from durable.core.replay import EpisodeResult, OrchestrationExecutor, OrchestrationSession
 from durable.core.serialization import dumps, loads
 from durable.testing.entities import InMemoryEntities
@@ -267,14 +267,17 @@ class _Run:
         self, started: HistoryEvent, custom_status: str | None, episodes: int
     ) -> tuple[EpisodeResult, int]:
         history: list[HistoryEvent] = []
+        input_type = getattr(self.orchestrator, INPUT_TYPE_ATTRIBUTE, None)
         session = OrchestrationSession(
-            self.orchestrator, self.instance_id, custom_status=custom_status
+            self.orchestrator, self.instance_id, custom_status=custom_status,
+            input_type=input_type,
         )
         inbox = [started]
         while True:
             if self.settings.replay:
                 executor = OrchestrationExecutor(
-                    self.orchestrator, self.instance_id, custom_status=custom_status
+                    self.orchestrator, self.instance_id, custom_status=custom_status,
+                    input_type=input_type,
                 )
                 result = executor.execute(history, inbox, self.clock)
             else:

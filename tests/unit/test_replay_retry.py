@@ -56,10 +56,14 @@ def test_backoff_doubles_and_gives_up_after_last_attempt() -> None:
     h.run(h.fired(3))
     h.run(h.failed(4, "try 3"))
     h.run(h.fired(5))
-    done = h.run(h.failed(6, "try 4"))
+    at = h.now
+    last = h.run(h.failed(6, "try 4"))
+    # As Durable Task: after the last attempt one more timer, due at once, then the failure.
+    assert last.actions == [CreateTimer(7, at)]
+    done = h.run(h.fired(7))
     assert done.status is OrchestrationStatus.Completed
     assert done.output == '"gave up: try 4"'
-    assert timer_delays(h) == [timedelta(seconds=s) for s in (1, 2, 4)]
+    assert timer_delays(h) == [timedelta(seconds=s) for s in (1, 2, 4, 0)]
     # Durable Task's shape: TaskScheduled n, TaskFailed n, TimerCreated n+1, TimerFired n+1, ...
     shape = [
         k for k in kinds(h.history) if k not in ("OrchestratorStarted", "OrchestratorCompleted")
@@ -80,6 +84,8 @@ def test_backoff_doubles_and_gives_up_after_last_attempt() -> None:
         "TimerFired",
         "TaskScheduled",
         "TaskFailed",
+        "TimerCreated",
+        "TimerFired",
         "ExecutionCompleted",
     ]
 
