@@ -6,6 +6,9 @@ package with its dev extra, installs Azurite from npm into `node_modules`, and t
 sample app (the emulator starts Azurite by itself) or the test suite (against an Azurite it
 starts when none is listening). `python3 dev.py test --quick` runs only the pure tier
 (tests/unit: no Azurite, no subprocesses) and says how many tests ran in how long.
+`python3 dev.py test --python 3.13 [pytest args]` runs tests (by default the pure and
+Azurite tiers and the sample's end-to-end test) in a second venv on that Python, found on
+PATH or in pyenv, where pip picks the azure-functions release made for it.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-STAMP = VENV / ".installed"
 AZURITE_PORTS = (10000, 10001, 10002)
+# What `test --python X` runs when no pytest arguments are given.
+OTHER_PYTHON_TESTS = ["tests/unit", "tests/integration", "tests/e2e/test_sample.py"]
 
 
 def run(cmd: list[str], **kw: object) -> None:
@@ -31,22 +36,40 @@ def run(cmd: list[str], **kw: object) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT, **kw)  # type: ignore[call-overload]
 
 
-def setup() -> None:
+def setup(base: str = sys.executable, venv: Path = VENV) -> Path:
+    """Create `venv` with `base` and install the package (dev extra) and Azurite into it,
+    when anything they come from is newer than the last install; its Python."""
     if sys.version_info < (3, 11):  # noqa: UP036 (this script must run on old Pythons to say so)
         sys.exit(f"Python 3.11+ is needed, this is {sys.version.split()[0]}")
-    if not PY.exists():
-        run([sys.executable, "-m", "venv", str(VENV)])
+    py = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    stamp = venv / ".installed"
+    if not py.exists():
+        run([base, "-m", "venv", str(venv)])
     inputs = [ROOT / "pyproject.toml", ROOT / "package.json", ROOT / "package-lock.json"]
     newest = max(p.stat().st_mtime for p in inputs if p.exists())
-    if not STAMP.exists() or STAMP.stat().st_mtime < newest:
-        run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-        run([str(PY), "-m", "pip", "install", "--quiet", "-e", ".[dev]"])
+    if not stamp.exists() or stamp.stat().st_mtime < newest:
+        run([str(py), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+        run([str(py), "-m", "pip", "install", "--quiet", "-e", ".[dev]"])
         npm = shutil.which("npm")
         if npm is None:
             sys.exit("npm (Node 20+) is needed to install Azurite")
         lock = (ROOT / "package-lock.json").exists()
         run([npm, "ci" if lock else "install", "--no-audit", "--no-fund", "--loglevel=error"])
-        STAMP.touch()
+        stamp.touch()
+    return py
+
+
+def find_python(version: str) -> str:
+    """An interpreter for `version` (e.g. 3.13) that runs: on PATH, else among pyenv's
+    versions (a pyenv shim on PATH fails when that version is not selected)."""
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{version}")]
+    for folder in sorted((pyenv_root / "versions").glob(f"{version}*"), reverse=True):
+        candidates.append(str(folder / "bin" / f"python{version}"))
+    for exe in candidates:
+        if exe and subprocess.run([exe, "-c", "pass"], capture_output=True).returncode == 0:
+            return exe
+    sys.exit(f"Python {version} was not found on PATH or in pyenv ({pyenv_root}/versions)")
 
 
 def listening(port: int) -> bool:
@@ -106,14 +129,27 @@ def _junit_counts(report: Path) -> str:
 
 
 def test(args: list[str]) -> int:
+    if "--python" in args:
+        at = args.index("--python")
+        version, rest = args[at + 1], args[:at] + args[at + 2:]
+        py = setup(find_python(version), ROOT / f".venv-{version}")
+        named = any((ROOT / a.split("::")[0]).exists() for a in rest if not a.startswith("-"))
+        chosen = rest if named else [*rest, *OTHER_PYTHON_TESTS]
+        return with_azurite(
+            lambda: subprocess.call([str(py), "-m", "pytest", *chosen], cwd=ROOT)
+        )
     setup()
     if "--quick" in args:
         return quick([a for a in args if a != "--quick"])
     run([str(PY), "-m", "ruff", "check", "."])
     run([str(PY), "-m", "mypy"])
+    return with_azurite(lambda: subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT))
+
+
+def with_azurite(tests: Callable[[], int]) -> int:
     azurite = start_azurite()
     try:
-        return subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT)
+        return tests()
     finally:
         if azurite is not None:
             azurite.terminate()
@@ -129,7 +165,8 @@ def main() -> int:
     commands = {"sample": sample, "test": test}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
-        print("usage: python3 dev.py sample [--port N] | test [--quick] [pytest args]")
+        print("usage: python3 dev.py sample [--port N] | "
+              "test [--quick | --python 3.13] [pytest args]")
         return 2
     return commands[sys.argv[1]](sys.argv[2:])
 
