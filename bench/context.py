@@ -18,6 +18,10 @@ from bench.host import BenchHost, cpu_seconds
 from bench.observer import Observer
 from bench.results import Section
 
+# The Functions host's app-setting override of host.json's verifyLiveSessions.
+LIVE_CHECK_SETTING = "AzureFunctionsJobHost__extensions__durableTask__verifyLiveSessions"
+LIVE_CHECK_RATE = "AzureFunctionsJobHost__extensions__durableTask__verifyLiveSessionsSampleRate"
+
 
 @dataclass(frozen=True)
 class Sizes:
@@ -34,6 +38,8 @@ class Sizes:
     entity_signals: int = 5000
     entity_ping_runs: int = 20
     entity_spread: tuple[int, int] = (1000, 10)
+    livecheck_runs: int = 50  # hello-3 one at a time, per verifyLiveSessions mode
+    livecheck_burst: int = 300  # hello-3 at once, per mode
 
 
 FULL = Sizes()
@@ -51,6 +57,8 @@ QUICK = Sizes(
     entity_signals=200,
     entity_ping_runs=3,
     entity_spread=(20, 5),
+    livecheck_runs=5,
+    livecheck_burst=20,
 )
 
 
@@ -73,14 +81,19 @@ class Bench:
                 "azurite": cpu_seconds(azurite) if azurite else 0.0,
                 "bench": time.process_time()}
 
-    def new_host(self, tag: str) -> BenchHost:
-        return BenchHost(self.connection_string, f"b{tag}{uuid.uuid4().hex[:8]}")
+    def new_host(self, tag: str, env: dict[str, str] | None = None) -> BenchHost:
+        # Live sessions are not checked against replays, as deployed (the local host's own
+        # default is to check them all); the livecheck scenario measures each setting.
+        settings = {LIVE_CHECK_SETTING: "off", **(env or {})}
+        return BenchHost(self.connection_string, f"b{tag}{uuid.uuid4().hex[:8]}", env=settings)
 
     @contextlib.asynccontextmanager
-    async def host(self, tag: str) -> AsyncIterator[tuple[BenchHost, Observer]]:
+    async def host(
+        self, tag: str, env: dict[str, str] | None = None
+    ) -> AsyncIterator[tuple[BenchHost, Observer]]:
         """A fresh host on a fresh task hub; the hub is deleted afterwards to keep Azurite
         (which holds everything in memory) as small as at the start."""
-        host = self.new_host(tag)
+        host = self.new_host(tag, env)
         await asyncio.to_thread(host.wait_ready)
         observer = Observer(host, self.connection_string, self.session)
         try:

@@ -39,13 +39,14 @@ from bench.scenarios import (  # noqa: E402
     floor,
     idle,
     latency,
+    livecheck,
     memory,
     sequence,
     throughput,
 )
 
-SCENARIOS = ("floor", "latency", "throughput", "fanout", "sequence", "entities", "memory",
-             "idle")
+SCENARIOS = ("floor", "latency", "throughput", "fanout", "sequence", "entities", "livecheck",
+             "memory", "idle")
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -115,6 +116,7 @@ async def run_suite(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
                 "fanout": lambda: fanout.run(bench, calls),
                 "sequence": lambda: sequence.run(bench),
                 "entities": lambda: entities.run(bench),
+                "livecheck": lambda: livecheck.run(bench),
                 "memory": lambda: memory.run(bench),
             }
             for name, step in steps.items():
@@ -148,7 +150,7 @@ async def run_suite(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
 
 
 _ORDER = {"floor": 0, "hello3": 1, "throughput": 2, "fanout": 3, "sequence": 4, "entities": 5,
-          "calls": 6, "idle": 7, "memory": 8}
+          "livecheck": 6, "calls": 7, "idle": 8, "memory": 9}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,10 +21,13 @@ from durable.errors import NonDeterminismError
 ACTION_EVENT_TYPES = ACTION_KINDS.event_types
 
 _FIX = (
-    "The orchestrator code no longer does what it did when this instance ran before. "
-    "Do not change the code of orchestrations that have instances in flight: deploy the "
-    "change as a new orchestrator name (versioning), or let in-flight instances finish "
-    "(or terminate them) before deploying."
+    "The orchestrator code no longer does what it did when this instance ran before: "
+    "either its code changed, or it is not deterministic (it reads the clock, random "
+    "numbers, the environment or I/O, or state kept between runs; use "
+    "context.current_utc_datetime, context.new_uuid() and activities instead). Do not "
+    "change the code of orchestrations that have instances in flight: deploy the change "
+    "as a new orchestrator name or version, or let in-flight instances finish (or "
+    "terminate them) before deploying."
 )
 
 

@@ -25,6 +25,7 @@ from durable.core.messages import TaskMessage
 from durable.core.registry import DurableKind, DurableRegistry
 from durable.core.replay import OrchestrationSession
 from durable.errors import OrchestrationError, OrchestratorNotFoundError
+from durable.runtime import verification
 
 
 @dataclass
@@ -95,10 +96,12 @@ def run_generations(
     now: datetime,
     new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     max_generations: int = 100,
+    check: Callable[[], bool] | None = None,
 ) -> EpisodeOutcome:
     """Apply `start`/`apply` to the instance (on `live` when the cache has it, else on a
     session that replays `loaded_history`), running every generation a continue-as-new
-    starts until one waits or finishes."""
+    starts until one waits or finishes. `check` says whether to check an episode served
+    from `live` against a replay of the history (see verification.py)."""
     inbound = [_inbound(m) for m in apply]
     if start is not None:
         started = _inbound(start)
@@ -113,9 +116,18 @@ def run_generations(
         replaced = False
         session = live
     name = started.name or ""
+    replay: OrchestrationSession | None = None
     if session is None:
         session = _session_for(registry, name, instance_id, past)
+    elif check is not None and check():
+        replay = _session_for(registry, name, instance_id, session.history)
     result = session.apply(new, now)
+    if replay is not None:
+        replayed = replay.apply(new, now)
+        difference = verification.divergence(result, replayed)
+        if difference is not None:
+            verification.report(instance_id, name, difference, replayed)
+            session, result = replay, replayed
     consumed = [m.message_id for m in ([start] if start else []) + list(apply)]
     generations = 0
     while result.status is OrchestrationRuntimeStatus.ContinuedAsNew:

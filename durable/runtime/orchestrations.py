@@ -35,9 +35,12 @@ class OrchestrationKind:
         self,
         registry: DurableRegistry,
         new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        check: Callable[[], bool] | None = None,
     ) -> None:
         self._registry = registry
         self._new_execution_id = new_execution_id
+        # Whether to check the next live-session episode against a replay (None: never).
+        self._check = check
 
     def assumes_new(self, messages: Sequence[TaskMessage]) -> bool:
         """A batch with a start almost always addresses a new instance."""
@@ -64,6 +67,7 @@ class OrchestrationKind:
             now=now,
             new_execution_id=self._new_execution_id,
             max_generations=MAX_GENERATIONS_PER_EPISODE,
+            check=self._check,
         )
         outbound = derive_outbound(
             instance_id, outcome.execution_id, outcome.started, outcome.new_events, now

@@ -25,6 +25,7 @@ from durable.runtime.orchestrations import OrchestrationKind
 from durable.runtime.pipeline import EpisodePipeline
 from durable.runtime.sender import Sender
 from durable.runtime.sessions import SessionCache
+from durable.runtime.verification import sampler
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 
@@ -59,7 +60,9 @@ class DurableWorker:
         )
         self.sender = Sender(hub, time, settings.max_chain_delay)
         rows = InstanceRows(hub.instances)
-        orchestrations = OrchestrationKind(functions)
+        orchestrations = OrchestrationKind(functions, check=sampler(
+            settings.verify_live_sessions, settings.verify_live_sessions_sample_rate
+        ))
         entities = EntityKind(
             functions,
             max_operations=settings.max_entity_operation_batch_size,

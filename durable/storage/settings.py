@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,21 @@ def _default_concurrency() -> int:
     return 10 * (os.cpu_count() or 1)
 
 
+class LiveSessionCheck(StrEnum):
+    """How often an episode served from a live session is checked against a replay of the
+    instance's history (host.json `verifyLiveSessions`)."""
+
+    ALWAYS = "always"
+    SAMPLED = "sampled"
+    OFF = "off"
+
+
+def _default_live_check() -> LiveSessionCheck:
+    """Always under a local host (ours, like `func start`, sets this variable), else off."""
+    local = bool(os.environ.get("FUNCTIONS_CORETOOLS_ENVIRONMENT"))
+    return LiveSessionCheck.ALWAYS if local else LiveSessionCheck.OFF
+
+
 def _default_entity_batch() -> int:
     """Durable Functions' default: 50 operations per batch on Consumption, else 5000."""
     return 50 if os.environ.get("WEBSITE_SKU", "").lower() == "dynamic" else 5000
@@ -80,6 +96,10 @@ class TaskHubSettings:
     max_entity_operation_batch_size: int = field(default_factory=_default_entity_batch)
     rollback_entity_operations_on_exceptions: bool = True
     entity_message_reorder_window: timedelta = timedelta(minutes=30)
+    # Replaying episodes that live sessions served, to catch non-deterministic orchestrators
+    # while developing (see runtime/verification.py); a share of them when sampled.
+    verify_live_sessions: LiveSessionCheck = field(default_factory=_default_live_check)
+    verify_live_sessions_sample_rate: float = 0.1
 
     def __post_init__(self) -> None:
         validate_hub_name(self.hub_name)
@@ -95,6 +115,11 @@ class TaskHubSettings:
                 f"max_chain_delay must be positive and at most {QUEUE_MAX_VISIBILITY} "
                 f"(the queue's visibility limit), got {self.max_chain_delay}"
             )
+        if not 0.0 <= self.verify_live_sessions_sample_rate <= 1.0:
+            raise ValueError(
+                "verifyLiveSessionsSampleRate must be between 0 and 1, got "
+                f"{self.verify_live_sessions_sample_rate}"
+            )
         for name in ("max_concurrent_activity_functions", "max_concurrent_orchestrator_functions",
                      "max_concurrent_entity_functions", "max_entity_operation_batch_size"):
             if getattr(self, name) < 1:
@@ -106,6 +131,7 @@ class TaskHubSettings:
     ) -> TaskHubSettings:
         """Settings from a parsed host.json plus app settings (`environ`, default os.environ)."""
         env = os.environ if environ is None else environ
+        host_json = with_app_setting_overrides(host_json, env)
         dt = _section(_section(host_json, "extensions", "extensions"), "durableTask", _KEY)
         provider = _section(dt, "storageProvider", f"{_KEY}.storageProvider")
         conn_name = _get(provider, "connectionName") or _get(provider, "connectionStringName")
@@ -150,11 +176,68 @@ class TaskHubSettings:
         if window is not None:
             minutes = _int(window, f"{_KEY}.entityMessageReorderWindowInMinutes")
             kwargs["entity_message_reorder_window"] = timedelta(minutes=minutes)
+        kwargs.update(_live_session_check(dt, env))
         kwargs["max_dequeue_count"] = _max_dequeue_count(host_json)
         try:
             return TaskHubSettings(**kwargs)
         except ValueError as exc:
             raise ValueError(f"host.json {_KEY}: {exc}") from exc
+
+
+def _live_session_check(dt: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    mode = _get(dt, "verifyLiveSessions")
+    if mode is not None:
+        choices = [m.value for m in LiveSessionCheck]
+        if not isinstance(mode, str) or mode.lower() not in choices:
+            raise ValueError(
+                f"host.json {_KEY}.verifyLiveSessions must be one of {', '.join(choices)}, "
+                f"got {mode!r}"
+            )
+        out["verify_live_sessions"] = LiveSessionCheck(mode.lower())
+    elif env.get("FUNCTIONS_CORETOOLS_ENVIRONMENT"):
+        out["verify_live_sessions"] = LiveSessionCheck.ALWAYS
+    else:
+        out["verify_live_sessions"] = LiveSessionCheck.OFF
+    rate = _get(dt, "verifyLiveSessionsSampleRate")
+    if rate is not None:
+        try:
+            if isinstance(rate, bool) or not isinstance(rate, int | float | str):
+                raise ValueError
+            out["verify_live_sessions_sample_rate"] = float(rate)
+        except ValueError:
+            raise ValueError(
+                f"host.json {_KEY}.verifyLiveSessionsSampleRate must be a number between 0 "
+                f"and 1, got {rate!r}"
+            ) from None
+    return out
+
+
+_OVERRIDE_PREFIX = "azurefunctionsjobhost__"
+
+
+def with_app_setting_overrides(
+    host_json: Mapping[str, Any], env: Mapping[str, str]
+) -> Mapping[str, Any]:
+    """host.json with the Functions host's app-setting overrides applied: a setting named
+    `AzureFunctionsJobHost__extensions__durableTask__hubName` replaces that value (keys
+    matched case-insensitively), so one deployment can differ from the file."""
+    overrides = [(k[len(_OVERRIDE_PREFIX):].split("__"), v) for k, v in env.items()
+                 if k.lower().startswith(_OVERRIDE_PREFIX)]
+    if not overrides:
+        return host_json
+    merged: dict[str, Any] = json.loads(json.dumps(host_json))
+    for path, value in overrides:
+        node = merged
+        for part in path[:-1]:
+            key = next((k for k in node if k.lower() == part.lower()), part)
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = node[key] = {}
+            node = child
+        last = next((k for k in node if k.lower() == path[-1].lower()), path[-1])
+        node[last] = value
+    return merged
 
 
 def script_root() -> Path:

@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = {
-    "floor", "hello3", "throughput", "fanout", "sequence", "calls", "entities", "idle", "memory"
+    "floor", "hello3", "throughput", "fanout", "sequence", "calls", "entities", "livecheck",
+    "idle", "memory",
 }
 
 pytestmark = pytest.mark.slow

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from durable.runtime.verification import sampler
 from durable.storage import names
 from durable.storage.partitions import fnv1a_32, partition_index
-from durable.storage.settings import DEV_CONNECTION_STRING, TaskHubSettings
+from durable.storage.settings import DEV_CONNECTION_STRING, LiveSessionCheck, TaskHubSettings
 
 CS = "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=a2V5;EndpointSuffix=core.windows.net"
 
@@ -141,6 +142,9 @@ def test_settings_keys_are_case_insensitive_and_legacy_connection_key_works() ->
         ({"maxConcurrentActivityFunctions": 0}, {}, "maxConcurrentActivityFunctions"),
         ({"extendedSessionsEnabled": "maybe"}, {}, "extendedSessionsEnabled"),
         ({"storageProvider": []}, {}, "storageProvider must be an object"),
+        ({"verifyLiveSessions": "sometimes"}, {}, "verifyLiveSessions must be one of always"),
+        ({"verifyLiveSessionsSampleRate": 2}, {}, "between 0 and 1"),
+        ({"verifyLiveSessionsSampleRate": "x"}, {}, "verifyLiveSessionsSampleRate must be"),
     ],
 )
 def test_settings_errors_name_the_host_json_key(
@@ -161,3 +165,42 @@ def test_settings_validate_directly() -> None:
         TaskHubSettings(hub_name="Hub1", connection_string=CS, partition_count=0)
     with pytest.raises(ValueError, match="max_chain_delay"):
         TaskHubSettings(hub_name="Hub1", connection_string=CS, max_chain_delay=timedelta(days=8))
+
+
+def test_live_session_check_is_on_under_a_local_host_and_off_deployed() -> None:
+    deployed = TaskHubSettings.from_host_json({}, {"AzureWebJobsStorage": CS})
+    assert deployed.verify_live_sessions is LiveSessionCheck.OFF
+    local = TaskHubSettings.from_host_json(
+        {}, {"AzureWebJobsStorage": CS, "FUNCTIONS_CORETOOLS_ENVIRONMENT": "true"}
+    )
+    assert local.verify_live_sessions is LiveSessionCheck.ALWAYS
+    host = {"extensions": {"durableTask": {"verifyLiveSessions": "Sampled",
+                                           "verifyLiveSessionsSampleRate": 0.25}}}
+    sampled = TaskHubSettings.from_host_json(host, {"AzureWebJobsStorage": CS})
+    assert sampled.verify_live_sessions is LiveSessionCheck.SAMPLED
+    assert sampled.verify_live_sessions_sample_rate == 0.25
+
+
+def test_app_settings_override_host_json_as_the_functions_host_does() -> None:
+    host = {"extensions": {"durableTask": {"hubName": "FromFile", "verifyLiveSessions": "off"}}}
+    env = {
+        "AzureWebJobsStorage": CS,
+        "AzureFunctionsJobHost__extensions__durableTask__hubName": "FromSetting",
+        "AZUREFUNCTIONSJOBHOST__EXTENSIONS__DURABLETASK__VERIFYLIVESESSIONS": "always",
+        "AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount": "6",
+    }
+    s = TaskHubSettings.from_host_json(host, env)
+    assert (s.hub_name, s.verify_live_sessions, s.partition_count) == (
+        "FromSetting", LiveSessionCheck.ALWAYS, 6
+    )
+    assert host["extensions"]["durableTask"]["hubName"] == "FromFile"  # not changed in place
+
+
+def test_the_sampler_checks_the_share_it_is_told() -> None:
+    assert sampler(LiveSessionCheck.OFF, 1.0) is None
+    assert sampler(LiveSessionCheck.SAMPLED, 0.0) is None
+    always = sampler(LiveSessionCheck.ALWAYS, 0.0)
+    assert always is not None and always()
+    draws = iter([0.05, 0.5, 0.09, 0.1])
+    some = sampler(LiveSessionCheck.SAMPLED, 0.1, lambda: next(draws))
+    assert some is not None and [some() for _ in range(4)] == [True, False, True, False]

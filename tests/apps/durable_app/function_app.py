@@ -84,3 +84,22 @@ def add_to_counter(context: df.DurableOrchestrationContext) -> Any:
     for _ in range(spec["signals"]):
         context.signal_entity(entity, "add", 1)
     return (yield context.call_entity(entity, "add", 1))
+
+
+FLIP_FLOP_RUNS = [0]
+
+
+@app.orchestration_trigger(context_name="context")
+def flip_flop(context: df.DurableOrchestrationContext) -> Any:
+    """Calls say_hello on its first run and say_hello_again when it runs again: the
+    module-level counter stands for any non-deterministic code."""
+    FLIP_FLOP_RUNS[0] += 1
+    first = "say_hello" if FLIP_FLOP_RUNS[0] == 1 else "say_hello_again"
+    a = yield context.call_activity(first, "a")
+    b = yield context.call_activity("say_hello", "b")
+    return [a, b]
+
+
+@app.activity_trigger(input_name="name")
+def say_hello_again(name: str) -> str:
+    return f"Hello again {name}!"
