@@ -27,7 +27,7 @@ from durable.core.history import EventType, FailureDetails, HistoryEvent, Orches
 from durable.core.replay_state import ExecutionOutcome, ReplayState, completion_id
 from durable.core.serialization import dumps
 from durable.core.status import DONE_STATUSES
-from durable.errors import SerializationError
+from durable.errors import NonDeterminismError, SerializationError
 
 Orchestrator = Callable[[DurableOrchestrationContext], Any]
 
@@ -109,6 +109,11 @@ class OrchestrationSession:
     @property
     def context(self) -> DurableOrchestrationContext:
         return self._context
+
+    @property
+    def fault(self) -> NonDeterminismError | None:
+        """The non-determinism replay found (None: the code matched its history)."""
+        return self._state.fault
 
     @property
     def history(self) -> list[HistoryEvent]:

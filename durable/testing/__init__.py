@@ -1,12 +1,13 @@
 """In-memory runners for users' unit tests of orchestrators and entities.
 
 `run_orchestrator` and `run_entity` use the real replay engine and entity decider, with no
-storage and no waiting.
+storage and no waiting; `replay` checks a recorded history against the code.
 
 See `durable.testing.orchestrations` and `durable.testing.entities` for the details.
 """
 
 from durable.testing.entities import EntityRun, run_entity
+from durable.testing.replay import ReplayOutcome, replay
 from durable.testing.orchestrations import (
     DEFAULT_START,
     ActivityCall,
@@ -22,7 +23,9 @@ __all__ = [
     "EntityRun",
     "ExternalEvent",
     "OrchestrationRun",
+    "ReplayOutcome",
     "Terminate",
     "run_entity",
+    "replay",
     "run_orchestrator",
 ]
