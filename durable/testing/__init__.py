@@ -7,7 +7,6 @@ See `durable.testing.orchestrations` and `durable.testing.entities` for the deta
 """
 
 from durable.testing.entities import EntityRun, run_entity
-from durable.testing.replay import ReplayOutcome, replay
 from durable.testing.orchestrations import (
     DEFAULT_START,
     ActivityCall,
@@ -16,6 +15,7 @@ from durable.testing.orchestrations import (
     Terminate,
     run_orchestrator,
 )
+from durable.testing.replay import ReplayOutcome, replay
 
 __all__ = [
     "DEFAULT_START",
