@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from emulator.storage import DEV_ACCOUNT, DEV_KEY
@@ -67,13 +68,21 @@ class PrivateAzurite:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def ports(self) -> list[int]:
+        return [self.blob_port, self.queue_port, self.table_port]
+
+    @property
     def connection_string(self) -> str:
+        return self.connection_string_via(lambda port: port)
+
+    def connection_string_via(self, port_for: Callable[[int], int]) -> str:
+        """The connection string with each endpoint's port mapped (to a proxy in front)."""
         base = f"http://127.0.0.1:{{}}/{DEV_ACCOUNT}"
         return (
             f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-            f"BlobEndpoint={base.format(self.blob_port)};"
-            f"QueueEndpoint={base.format(self.queue_port)};"
-            f"TableEndpoint={base.format(self.table_port)};"
+            f"BlobEndpoint={base.format(port_for(self.blob_port))};"
+            f"QueueEndpoint={base.format(port_for(self.queue_port))};"
+            f"TableEndpoint={base.format(port_for(self.table_port))};"
         )
 
     @property

@@ -40,6 +40,9 @@ class Sizes:
     entity_spread: tuple[int, int] = (1000, 10)
     livecheck_runs: int = 50  # hello-3 one at a time, per verifyLiveSessions mode
     livecheck_burst: int = 300  # hello-3 at once, per mode
+    cloud_delays_ms: tuple[int, ...] = (0, 5, 10)  # added to every storage round trip
+    cloud_runs: int = 40  # hello-3 one at a time, per delay
+    cloud_burst: int = 300  # hello-3 at once, per delay
 
 
 FULL = Sizes()
@@ -59,6 +62,9 @@ QUICK = Sizes(
     entity_spread=(20, 5),
     livecheck_runs=5,
     livecheck_burst=20,
+    cloud_delays_ms=(0, 10),
+    cloud_runs=5,
+    cloud_burst=20,
 )
 
 
@@ -81,19 +87,24 @@ class Bench:
                 "azurite": cpu_seconds(azurite) if azurite else 0.0,
                 "bench": time.process_time()}
 
-    def new_host(self, tag: str, env: dict[str, str] | None = None) -> BenchHost:
+    def new_host(
+        self, tag: str, env: dict[str, str] | None = None, via: str | None = None
+    ) -> BenchHost:
         # Live sessions are not checked against replays, as deployed (the local host's own
         # default is to check them all); the livecheck scenario measures each setting.
         settings = {LIVE_CHECK_SETTING: "off", **(env or {})}
-        return BenchHost(self.connection_string, f"b{tag}{uuid.uuid4().hex[:8]}", env=settings)
+        return BenchHost(via or self.connection_string, f"b{tag}{uuid.uuid4().hex[:8]}",
+                         env=settings)
 
     @contextlib.asynccontextmanager
     async def host(
-        self, tag: str, env: dict[str, str] | None = None
+        self, tag: str, env: dict[str, str] | None = None, via: str | None = None
     ) -> AsyncIterator[tuple[BenchHost, Observer]]:
         """A fresh host on a fresh task hub; the hub is deleted afterwards to keep Azurite
-        (which holds everything in memory) as small as at the start."""
-        host = self.new_host(tag, env)
+        (which holds everything in memory) as small as at the start. `via` is another
+        connection string to the same account for the host (through the latency proxy);
+        the bench itself always talks to Azurite directly."""
+        host = self.new_host(tag, env, via)
         await asyncio.to_thread(host.wait_ready)
         observer = Observer(host, self.connection_string, self.session)
         try:

@@ -34,6 +34,7 @@ from bench.azurite import PrivateAzurite  # noqa: E402
 from bench.context import FULL, QUICK, Bench  # noqa: E402
 from bench.results import Section  # noqa: E402
 from bench.scenarios import (  # noqa: E402
+    cloud,
     entities,
     fanout,
     floor,
@@ -46,7 +47,7 @@ from bench.scenarios import (  # noqa: E402
 )
 
 SCENARIOS = ("floor", "latency", "throughput", "fanout", "sequence", "entities", "livecheck",
-             "memory", "idle")
+             "cloud", "memory", "idle")
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -117,6 +118,7 @@ async def run_suite(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
                 "sequence": lambda: sequence.run(bench),
                 "entities": lambda: entities.run(bench),
                 "livecheck": lambda: livecheck.run(bench),
+                "cloud": lambda: cloud.run(bench),
                 "memory": lambda: memory.run(bench),
             }
             for name, step in steps.items():
@@ -150,7 +152,7 @@ async def run_suite(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
 
 
 _ORDER = {"floor": 0, "hello3": 1, "throughput": 2, "fanout": 3, "sequence": 4, "entities": 5,
-          "livecheck": 6, "calls": 7, "idle": 8, "memory": 9}
+          "livecheck": 6, "cloud": 7, "calls": 8, "idle": 9, "memory": 10}
 
 
 def main(argv: list[str] | None = None) -> int:

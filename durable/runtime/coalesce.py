@@ -3,7 +3,13 @@
 A Functions host hands each queue message to its own invocation. Invocations for one instance
 that are in flight together are folded into one episode here (one replay, one commit), as
 Durable Task batches a fan-in; each invocation still returns only once its own message is
-committed, so the host deletes no message before its effect is durable.
+committed and the episode's messages are sent, so the host deletes no message before its
+effect is durable.
+
+An episode has two parts: up to its commit, which must not overlap the instance's next
+episode, and its tail (sending what it decided, writing the Instances row), which may. The
+instance is free for the next episode as soon as the commit is done; the invocations wait
+for the tail. A step of a workflow then does not wait for the previous step's queue writes.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from dataclasses import dataclass, field
 
 from durable.core.messages import TaskMessage
 
-EpisodeRunner = Callable[[str, list[TaskMessage]], Awaitable[None]]
+# Runs an episode up to its commit; returns its tail (None: nothing left to do).
+EpisodeRunner = Callable[[str, list[TaskMessage]], Awaitable["Awaitable[None] | None"]]
 
 
 @dataclass
@@ -28,6 +35,7 @@ class EpisodeCoalescer:
     def __init__(self, run_episode: EpisodeRunner) -> None:
         self._run = run_episode
         self._queues: dict[str, _InstanceQueue] = {}
+        self._tails: set[asyncio.Task[None]] = set()
 
     async def submit(self, message: TaskMessage) -> None:
         """Return when `message` has been applied (or deliberately dropped); raise if not."""
@@ -49,20 +57,50 @@ class EpisodeCoalescer:
     async def _run_batch(
         self, instance_id: str, batch: list[tuple[TaskMessage, asyncio.Future[None]]]
     ) -> None:
+        futures = [fut for _, fut in batch]
         try:
-            await self._run(instance_id, [m for m, _ in batch])
+            tail = await self._run(instance_id, [m for m, _ in batch])
         except Exception as exc:
             # Every invocation of the batch fails with the episode's error (each awaits its
             # own future), so the host leaves all their messages for redelivery.
-            for _, fut in batch:
-                if not fut.done():
-                    fut.set_exception(exc)
+            _fail(futures, exc)
             return
         except BaseException:
-            for _, fut in batch:
+            for fut in futures:
                 if not fut.done():
                     fut.cancel()
             raise
-        for _, fut in batch:
-            if not fut.done():
-                fut.set_result(None)
+        if tail is None:
+            _succeed(futures)
+            return
+        task = asyncio.ensure_future(tail)
+        self._tails.add(task)
+        task.add_done_callback(lambda t: self._finished(t, futures))
+
+    def _finished(self, tail: asyncio.Task[None], futures: list[asyncio.Future[None]]) -> None:
+        self._tails.discard(tail)
+        if tail.cancelled():
+            for fut in futures:
+                if not fut.done():
+                    fut.cancel()
+        elif tail.exception() is not None:
+            _fail(futures, tail.exception())  # type: ignore[arg-type]
+        else:
+            _succeed(futures)
+
+    async def close(self) -> None:
+        """Let the tails in flight finish (their messages are then acknowledged)."""
+        if self._tails:
+            await asyncio.gather(*self._tails, return_exceptions=True)
+
+
+def _succeed(futures: list[asyncio.Future[None]]) -> None:
+    for fut in futures:
+        if not fut.done():
+            fut.set_result(None)
+
+
+def _fail(futures: list[asyncio.Future[None]], exc: BaseException) -> None:
+    for fut in futures:
+        if not fut.done():
+            fut.set_exception(exc)

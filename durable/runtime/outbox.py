@@ -97,23 +97,27 @@ def _notify_parent(
 def episode_containing(
     history: Sequence[HistoryEvent], message_ids: set[str]
 ) -> list[HistoryEvent] | None:
-    """The events of the committed episode that consumed any of `message_ids`.
+    """The events of the committed episodes that consumed any of `message_ids`, in order
+    (None: none did). Redelivered messages may come from several episodes, when a host died
+    with more than one episode's messages not yet deleted.
 
     Inbound events carry their message id; an episode that ended in continue-as-new records
     the ids it consumed in the new execution's first OrchestratorStarted `data`.
     """
-    start = 0
+    found: list[HistoryEvent] = []
+    start, taken = 0, False
     for i, ev in enumerate(history):
         if ev.event_type is EventType.OrchestratorStarted:
-            start = i
-        if ev.message_id in message_ids or _consumed_ids(ev) & message_ids:
+            start, taken = i, False
+        if not taken and (ev.message_id in message_ids or _consumed_ids(ev) & message_ids):
             end = i
             while end < len(history) and history[end].event_type is not (
                 EventType.OrchestratorCompleted
             ):
                 end += 1
-            return list(history[start : end + 1])
-    return None
+            found.extend(history[start : end + 1])
+            taken = True
+    return found or None
 
 
 def _consumed_ids(ev: HistoryEvent) -> set[str]:

@@ -11,6 +11,10 @@ A crash after 3 leaves the consumed messages visible again; their ids are in wha
 committed, so the next episode recognises them, re-sends the outbox of the episode that
 consumed them (same message ids; receivers de-duplicate) and repairs the Instances row.
 
+Steps 4 and 5 are the episode's tail: `run` returns once the commit is done (the instance may
+then have its next episode) and hands back the tail, which the consumed messages' invocations
+wait for. Tails of one instance write its row in the order of their commits.
+
 What differs between kinds of instance (orchestrations, entities) is behind `InstanceKind`;
 this module is the part they share.
 """
@@ -20,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from durable.core.messages import TaskMessage
 from durable.errors import HistoryConflictError
@@ -59,15 +63,19 @@ class EpisodePipeline:
         self._clock = clock
         self._cache = cache
         self._limit = asyncio.Semaphore(max_concurrency)
+        # The latest tail of each instance whose tail is still running.
+        self._tails: dict[str, asyncio.Future[None]] = {}
 
-    async def run(self, instance_id: str, messages: list[TaskMessage]) -> None:
-        """Apply `messages` to the instance, retrying on ETag conflicts until it commits."""
+    async def run(
+        self, instance_id: str, messages: list[TaskMessage]
+    ) -> Awaitable[None] | None:
+        """Apply `messages` to the instance, retrying on ETag conflicts until it commits;
+        the episode's tail (sends, row) to await before the messages may be deleted."""
         async with self._limit:
             attempt = 0
             while True:
                 try:
-                    await self._episode(instance_id, messages, optimistic=attempt == 0)
-                    return
+                    return await self._episode(instance_id, messages, optimistic=attempt == 0)
                 except HistoryConflictError:
                     self._cache.drop(instance_id)
                     attempt += 1
@@ -79,7 +87,7 @@ class EpisodePipeline:
 
     async def _episode(
         self, instance_id: str, messages: list[TaskMessage], optimistic: bool
-    ) -> None:
+    ) -> Awaitable[None] | None:
         kind = self._kind_of(instance_id)
         loaded = self._cached(instance_id)
         if loaded is None and optimistic and kind.assumes_new(messages):
@@ -101,7 +109,8 @@ class EpisodePipeline:
             await self._sender.defer(plan.defer)
         if plan.runs:
             decision = await kind.decide(instance_id, loaded, plan, self._clock.now())
-            await self._commit(instance_id, loaded, decision)
+            return await self._commit(instance_id, loaded, decision)
+        return None
 
     def _cached(self, instance_id: str) -> Loaded | None:
         """A live session from an earlier episode of this process, used without a read.
@@ -146,7 +155,9 @@ class EpisodePipeline:
         if recovery.repair is not None:
             await self._rows.repair(instance_id, recovery.repair)
 
-    async def _commit(self, instance_id: str, loaded: Loaded, decision: Decision) -> None:
+    async def _commit(
+        self, instance_id: str, loaded: Loaded, decision: Decision
+    ) -> Awaitable[None]:
         etag = await self._hub.history.commit(
             instance_id,
             decision.execution_id,
@@ -158,19 +169,6 @@ class EpisodePipeline:
         crash_point("after_commit")
         live = loaded.session
         write_row = live is None or live.written != decision.visible
-        if decision.row_after_sends:
-            await self._sender.send_all(decision.outbound)
-            crash_point("after_send")
-            if write_row:
-                await self._rows.write(instance_id, decision.row)
-        else:
-            effects = [self._sender.send_all(decision.outbound)]
-            if write_row:
-                # Independent of the sends: a crash between them is repaired like any other
-                # crash after the commit (redelivery re-sends the outbox and fixes the row).
-                effects.append(self._rows.write(instance_id, decision.row))
-            await asyncio.gather(*effects)
-            crash_point("after_send")
         if decision.live is not None:
             full = decision.full_history
             self._cache.put(
@@ -179,3 +177,38 @@ class EpisodePipeline:
             )
         else:
             self._cache.drop(instance_id)
+        before = self._tails.get(instance_id)
+        tail = asyncio.ensure_future(self._tail(instance_id, decision, write_row, before))
+        self._tails[instance_id] = tail
+        tail.add_done_callback(lambda t: self._forget_tail(instance_id, t))
+        return tail
+
+    async def _tail(
+        self,
+        instance_id: str,
+        decision: Decision,
+        write_row: bool,
+        before: asyncio.Future[None] | None,
+    ) -> None:
+        """Send what the episode decided and write the row, after the row writes of the
+        instance's earlier tails (so the row never goes back to an older state)."""
+
+        async def row() -> None:
+            if before is not None:
+                await asyncio.gather(before, return_exceptions=True)
+            if write_row:
+                await self._rows.write(instance_id, decision.row)
+
+        if decision.row_after_sends:
+            await self._sender.send_all(decision.outbound)
+            crash_point("after_send")
+            await row()
+        else:
+            # Independent of the sends: a crash between them is repaired like any other
+            # crash after the commit (redelivery re-sends the outbox and fixes the row).
+            await asyncio.gather(self._sender.send_all(decision.outbound), row())
+            crash_point("after_send")
+
+    def _forget_tail(self, instance_id: str, tail: asyncio.Future[None]) -> None:
+        if self._tails.get(instance_id) is tail:
+            del self._tails[instance_id]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from durable.core.entities import is_entity_id
@@ -94,9 +95,11 @@ class DurableWorker:
         self.timer_hops = 0
         self.max_dequeue_count = settings.max_dequeue_count
 
-    async def _run_episode(self, instance_id: str, messages: list[TaskMessage]) -> None:
+    async def _run_episode(
+        self, instance_id: str, messages: list[TaskMessage]
+    ) -> Awaitable[None] | None:
         pipeline = self.entity_batches if is_entity_id(instance_id) else self.episodes
-        await pipeline.run(instance_id, messages)
+        return await pipeline.run(instance_id, messages)
 
     async def on_control_message(self, body: bytes | str, dequeue_count: int = 1) -> None:
         """Handle one control-queue message (the control dispatcher Function's body); return
@@ -167,4 +170,5 @@ class DurableWorker:
         """Hand unfinished local work back to the queues and close the storage clients."""
         if self.sender.local is not None:
             await self.sender.local.close()
+        await self._coalescer.close()
         await self.hub.close()

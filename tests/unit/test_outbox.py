@@ -81,6 +81,21 @@ def test_episode_containing_finds_the_episode_that_consumed_a_message() -> None:
     assert episode_containing(history, {"unknown"}) is None
 
 
+def test_redelivered_messages_of_two_episodes_re_send_both_outboxes() -> None:
+    second = [
+        HistoryEvent(EventType.OrchestratorStarted, T0),
+        HistoryEvent(EventType.TaskCompleted, T0, task_scheduled_id=1, message_id="m-2"),
+        HistoryEvent(EventType.TaskScheduled, T0, event_id=5, name="next", input='"y"'),
+        HistoryEvent(EventType.OrchestratorCompleted, T0),
+    ]
+    history = [STARTED, *episode(), *second]
+    found = episode_containing(history, {"m-1", "m-2"})
+    assert found == [*episode(), *second]
+    names = [o.message.event.name for o in derive_outbound("p", "e1", STARTED, found, T0)
+             if o.message.event.event_type is EventType.TaskScheduled]
+    assert names == ["act", "next"]
+
+
 def test_re_sends_leave_out_what_history_already_answered() -> None:
     from durable.runtime.outbox import still_awaited
 
