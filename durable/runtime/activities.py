@@ -18,6 +18,7 @@ from durable.core.history import EventType, FailureDetails, HistoryEvent
 from durable.core.messages import TaskMessage
 from durable.core.registry import DurableKind, DurableRegistry
 from durable.errors import ActivityNotFoundError
+from durable.runtime import stats
 from durable.runtime.clock import Clock
 
 log = logging.getLogger("durable.activity")
@@ -29,6 +30,7 @@ async def run_activity(
     """Run the activity a work item names and build its completion message."""
     scheduled = message.event
     name = scheduled.name or ""
+    stats.count(stats.ACTIVITY_EXECUTIONS)
     try:
         result = await _invoke(registry, name, scheduled.input)
         text = serialization.dumps(result, where=f"the result of activity '{name}'")
