@@ -16,7 +16,7 @@ from durable.core.replay import OrchestrationSession
 from durable.core.status import OrchestrationRuntimeStatus
 from durable.runtime.generations import EpisodeOutcome, run_generations
 from durable.runtime.kinds import Decision, Loaded, Recovery
-from durable.runtime.outbox import derive_outbound, episode_containing, still_awaited
+from durable.runtime.outbox import DISPATCH_WINDOW, episode_outbound, episode_spans, still_awaited
 from durable.runtime.planning import Plan, RowLookup, has_start, plan_orchestration
 from durable.runtime.summary import summarize
 from durable.storage.interface import InstanceUpdate
@@ -36,8 +36,11 @@ class OrchestrationKind:
         registry: DurableRegistry,
         new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         check: Callable[[], bool] | None = None,
+        window: int = DISPATCH_WINDOW,
     ) -> None:
         self._registry = registry
+        # Work items of one execution queued and unanswered at most (see outbox.py).
+        self._window = window
         self._new_execution_id = new_execution_id
         # Whether to check the next live-session episode against a replay (None: never).
         self._check = check
@@ -69,8 +72,9 @@ class OrchestrationKind:
             max_generations=MAX_GENERATIONS_PER_EPISODE,
             check=self._check,
         )
-        outbound = derive_outbound(
-            instance_id, outcome.execution_id, outcome.started, outcome.new_events, now
+        outbound = episode_outbound(
+            instance_id, outcome.execution_id, outcome.started, outcome.full_history,
+            outcome.start_seq, now, self._window,
         )
         return Decision(
             execution_id=outcome.execution_id,
@@ -92,11 +96,14 @@ class OrchestrationKind:
         started = loaded.summary.started
         if started is None or started.execution_id is None:
             return Recovery()
-        events = episode_containing(loaded.history, {m.message_id for m in duplicates})
-        if not events:
+        history = loaded.history
+        spans = episode_spans(history, {m.message_id for m in duplicates})
+        if not spans:
             return Recovery()
-        out = derive_outbound(instance_id, started.execution_id, started, events, now)
-        return Recovery(still_awaited(out, loaded.history), repaired_row(loaded.history, now))
+        out = [o for begin, end in spans
+               for o in episode_outbound(instance_id, started.execution_id, started,
+                                         history[:end], begin, now, self._window)]
+        return Recovery(still_awaited(out, history), repaired_row(history, now))
 
 
 def episode_row(outcome: EpisodeOutcome, now: datetime) -> InstanceUpdate:

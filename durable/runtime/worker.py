@@ -61,9 +61,11 @@ class DurableWorker:
         )
         self.sender = Sender(hub, time, settings.max_chain_delay)
         rows = InstanceRows(hub.instances)
-        orchestrations = OrchestrationKind(functions, check=sampler(
-            settings.verify_live_sessions, settings.verify_live_sessions_sample_rate
-        ))
+        orchestrations = OrchestrationKind(
+            functions,
+            check=sampler(settings.verify_live_sessions, settings.verify_live_sessions_sample_rate),
+            window=settings.max_queued_activities_per_orchestration,
+        )
         entities = EntityKind(
             functions,
             max_operations=settings.max_entity_operation_batch_size,

@@ -100,6 +100,10 @@ class TaskHubSettings:
     # while developing (see runtime/verification.py); a share of them when sampled.
     verify_live_sessions: LiveSessionCheck = field(default_factory=_default_live_check)
     verify_live_sessions_sample_rate: float = 0.1
+    # Activities of one orchestration queued and unanswered at most; the rest of a larger
+    # fan-out is sent as answers come in (host.json `maxQueuedActivitiesPerOrchestration`,
+    # ours: Durable Functions queues them all; see runtime/outbox.py).
+    max_queued_activities_per_orchestration: int = 1000
 
     def __post_init__(self) -> None:
         validate_hub_name(self.hub_name)
@@ -121,7 +125,8 @@ class TaskHubSettings:
                 f"{self.verify_live_sessions_sample_rate}"
             )
         for name in ("max_concurrent_activity_functions", "max_concurrent_orchestrator_functions",
-                     "max_concurrent_entity_functions", "max_entity_operation_batch_size"):
+                     "max_concurrent_entity_functions", "max_entity_operation_batch_size",
+                     "max_queued_activities_per_orchestration"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 
@@ -177,6 +182,10 @@ class TaskHubSettings:
             minutes = _int(window, f"{_KEY}.entityMessageReorderWindowInMinutes")
             kwargs["entity_message_reorder_window"] = timedelta(minutes=minutes)
         kwargs.update(_live_session_check(dt, env))
+        queued = _get(dt, "maxQueuedActivitiesPerOrchestration")
+        if queued is not None:
+            kwargs["max_queued_activities_per_orchestration"] = _int(
+                queued, f"{_KEY}.maxQueuedActivitiesPerOrchestration")
         kwargs["max_dequeue_count"] = _max_dequeue_count(host_json)
         try:
             return TaskHubSettings(**kwargs)
