@@ -251,3 +251,8 @@ class SerializationError(DurableError, ValueError):
     The message names the value's type and where it was passed, e.g. "input of activity
     'book_hotel'".
     """
+
+
+class LintError(DurableError):
+    """The determinism lint could not read a module (a syntax error, a file it cannot
+    open): the module's orchestrators were not checked."""
