@@ -254,5 +254,7 @@ class SerializationError(DurableError, ValueError):
 
 
 class LintError(DurableError):
-    """The determinism lint could not read a module (a syntax error, a file it cannot
-    open): the module's orchestrators were not checked."""
+    """The determinism lint could not read a module.
+
+    A syntax error, or a file it cannot open: that module's orchestrators were not checked.
+    """
