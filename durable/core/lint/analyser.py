@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from durable.core.lint.findings import Finding, LintResult
 from durable.core.lint.names import Bindings, function_bindings, module_bindings, qualified_name
-from durable.core.lint.rules import Rule, rule_for
+from durable.core.lint.rules import SEEDED_CONSTRUCTORS, Rule, rule_for
 from durable.errors import LintError
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -57,8 +57,8 @@ def lint_source(source: str, file: str, orchestrators: Iterable[str] = ()) -> Li
                         f"module does not parse ({exc.msg}).") from None
     module = _Module(file, module_bindings(tree), _functions(tree), _allowed_lines(source))
     names = [*_decorated_orchestrators(module), *_created_orchestrators(tree)]
-    names += [n for n in orchestrators if n in module.functions]
-    roots = list(dict.fromkeys(names))
+    names += orchestrators
+    roots = list(dict.fromkeys(n for n in names if n in module.functions))
     seen: dict[tuple[int, int, str], Finding] = {}
     for root in roots:
         for finding in _check_orchestrator(module, root):
@@ -100,15 +100,21 @@ def _decorated_orchestrators(module: _Module) -> list[str]:
 
 
 def _created_orchestrators(tree: ast.Module) -> list[str]:
-    """`main = df.Orchestrator.create(orchestrator_function)`, the SDK's v1 model."""
+    """Functions made orchestrators by a call: `df.Orchestrator.create(fn)` (the SDK's v1
+    model) and the decorator called by hand, `app.orchestration_trigger(...)(fn)`."""
     names = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "create" and isinstance(node.func.value, ast.Attribute)
-                and node.func.value.attr == "Orchestrator" and node.args
-                and isinstance(node.args[0], ast.Name)):
+        if (isinstance(node, ast.Call) and len(node.args) == 1
+                and isinstance(node.args[0], ast.Name) and _makes_orchestrator(node.func)):
             names.append(node.args[0].id)
     return names
+
+
+def _makes_orchestrator(func: ast.expr) -> bool:
+    if isinstance(func, ast.Call):  # `app.orchestration_trigger(context_name="c")(fn)`
+        return _decorator_name(func) == ORCHESTRATOR_DECORATOR
+    return (isinstance(func, ast.Attribute) and func.attr == "create"
+            and isinstance(func.value, ast.Attribute) and func.value.attr == "Orchestrator")
 
 
 def _is_functions_function(fn: FunctionNode) -> bool:
@@ -163,7 +169,8 @@ class _BodyVisitor(ast.NodeVisitor):
         self.helpers: list[str] = []
 
     def visit_Call(self, node: ast.Call) -> None:
-        if not self._check(node.func, called=True):
+        seeded = bool(node.args or node.keywords)
+        if not self._check(node.func, called=True, seeded=seeded):
             self.visit(node.func)
         for child in [*node.args, *node.keywords]:
             self.visit(child)
@@ -209,15 +216,17 @@ class _BodyVisitor(ast.NodeVisitor):
                 and not _is_functions_function(fn):
             self.helpers.append(name)
 
-    def _check(self, node: ast.expr, called: bool) -> bool:
-        """Record a finding when `node` names a replay-unsafe thing; whether it did."""
+    def _check(self, node: ast.expr, called: bool, seeded: bool = False) -> bool:
+        """Record a finding when `node` names a replay-unsafe thing; whether it named
+        one. `seeded`: it is called with arguments (a seeded generator is replay-safe)."""
         if not isinstance(node, ast.Name | ast.Attribute):
             return False
         qualified = qualified_name(node, self.scopes)
         rule = rule_for(qualified) if qualified else None
         if rule is None or qualified is None:
             return False
-        if not self._allowed(node.lineno, rule):
+        if not (seeded and qualified in SEEDED_CONSTRUCTORS) and not self._allowed(
+                node.lineno, rule):
             text = ast.unparse(node) + ("()" if called else "")
             self.findings.append(self._finding(node, rule, text, qualified))
         return True

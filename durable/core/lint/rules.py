@@ -104,6 +104,11 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
+# Constructors that are deterministic when given a seed: `random.Random(context.instance_id)`
+# draws the same values on every replay, so only a call without arguments is reported.
+SEEDED_CONSTRUCTORS = frozenset({"random.Random", "numpy.random.default_rng",
+                                 "numpy.random.RandomState"})
+
 _BY_NAME: dict[str, Rule] = {name: rule for rule in RULES for name in rule.names}
 _BY_PREFIX: dict[str, Rule] = {prefix: rule for rule in RULES for prefix in rule.prefixes}
 
