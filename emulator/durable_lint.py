@@ -31,7 +31,13 @@ _log = host_logger()
 
 
 def warn_at_startup(indexed: IndexedApp) -> None:
-    """Log one warning per finding in the app the host just indexed; never raises."""
+    """Log one warning per finding in the app the host just indexed; never raises.
+
+    Only an app that imported this library has durable functions to check here: another app
+    does not pay for loading it.
+    """
+    if "durable" not in sys.modules:
+        return
     from durable.app.lint import findings_of, lint_app
     from durable.core.lint.findings import SILENCE_HINT
     from durable.errors import LintError
