@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from durable.core.lint import RULES, Finding, lint_source, rule_for
+from durable.core.lint.rules import rule_by_code
 from durable.errors import LintError
 
 HEADER = """\
@@ -95,8 +96,8 @@ def test_a_finding_names_place_rule_and_replay_safe_alternative() -> None:
      ("DF106", "input")],
 )
 def test_every_rule_names_the_replay_safe_way(code: str, advice: str) -> None:
-    rule = next(r for r in RULES if r.code == code)
-    assert advice in rule.advice
+    rule = rule_by_code(code)
+    assert rule is not None and advice in rule.advice
 
 
 def test_import_aliases_are_resolved() -> None:
