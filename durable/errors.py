@@ -251,3 +251,10 @@ class SerializationError(DurableError, ValueError):
     The message names the value's type and where it was passed, e.g. "input of activity
     'book_hotel'".
     """
+
+
+class LintError(DurableError):
+    """The determinism lint could not read a module.
+
+    A syntax error, or a file it cannot open: that module's orchestrators were not checked.
+    """

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emulator import durable_lint
 from emulator.durable_entities_cli import ENTITY_COMMANDS, EntityCliError
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         _common(sub)
         add(sub)
         sub.set_defaults(durable_handler=handler)
+    durable_lint.add_command(commands)  # reads the app's sources, not the task hub
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -366,6 +368,10 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    standalone = getattr(args, "durable_run", None)
+    if standalone is not None:
+        code: int = standalone(args)
+        return code
     return asyncio.run(run_async(args))
 
 
