@@ -99,7 +99,8 @@ def test_the_verdict_on_one_instance() -> None:
     bad = check_instance(record, run.history, app_changed, VersionRule())
     assert bad.verdict is Verdict.NON_DETERMINISTIC and "other_step" in bad.message
     gone = check_instance(record, run.history, {}, VersionRule())
-    assert gone.verdict is Verdict.MISSING_ORCHESTRATOR and "no orchestrator 'steady'" in gone.message
+    assert gone.verdict is Verdict.MISSING_ORCHESTRATOR
+    assert "no orchestrator 'steady'" in gone.message
     strict = VersionRule("2.0", VersionMatchStrategy.STRICT)
     rejected = check_instance(record, run.history, app, strict)
     assert rejected.verdict is Verdict.VERSION_REJECTED
