@@ -258,14 +258,13 @@ def _by_name(checks: Iterable[InstanceCheck]) -> dict[str, list[str]]:
 
 
 def summary(checks: Sequence[InstanceCheck]) -> str:
-    """One line of counts per verdict, and whether the deployment is safe for them."""
+    """Counts per verdict, then whether the code is safe to deploy for these instances."""
     counts = {v: sum(1 for c in checks if c.verdict is v) for v in Verdict}
-    parts = [f"{n} {v.value}" for v, n in counts.items() if n]
+    counted = ", ".join(f"{n} {v.value}" for v, n in counts.items() if n) or "nothing"
     bad = sum(n for v, n in counts.items() if v.fails)
-    verdict = (f"{bad} instance(s) would fail or not run under this code" if bad
-               else "the current code replays every instance checked")
-    counted = ", ".join(parts) or "nothing"
-    return f"Summary: {len(checks)} checked: {counted}. {verdict[0].upper()}{verdict[1:]}."
+    verdict = (f"{bad} instance(s) would fail or not run under this code." if bad
+               else "The current code replays every instance checked.")
+    return f"Summary: {len(checks)} checked: {counted}.\n{verdict}"
 
 
 def _as_json(checks: Sequence[InstanceCheck]) -> str:

@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 
 from durable.core.actions import Action
 from durable.core.history import EventType, HistoryEvent
-from durable.core.history_json import events_from_json
+from durable.core.history_json import events_from_json, to_durable_json
 from durable.core.registry import INPUT_TYPE_ATTRIBUTE
 from durable.core.replay import OrchestrationSession
 from durable.core.status import OrchestrationRuntimeStatus
@@ -77,6 +77,12 @@ def replay(
     return ReplayOutcome(result.status, list(result.actions), result.output)
 
 
+def history_to_json(history: Sequence[HistoryEvent]) -> list[dict[str, Any]]:
+    """`history` (e.g. `OrchestrationRun.history`) in the JSON shape `get-history --json`
+    exports, ready for `json.dump`: a golden file that `replay` reads back."""
+    return to_durable_json(history)
+
+
 def load_history(source: HistorySource) -> list[HistoryEvent]:
     """The events of `source`: events as they are; a path (text or `Path`) is read as a JSON
     file; parsed JSON (a list of event objects, or an object with a `history` list) in
@@ -114,4 +120,11 @@ def current_execution(history: Sequence[HistoryEvent]) -> list[HistoryEvent]:
     return list(history[begin:])
 
 
-__all__ = ["HistorySource", "ReplayOutcome", "current_execution", "load_history", "replay"]
+__all__ = [
+    "HistorySource",
+    "ReplayOutcome",
+    "current_execution",
+    "history_to_json",
+    "load_history",
+    "replay",
+]
