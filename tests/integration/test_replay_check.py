@@ -280,3 +280,20 @@ async def test_an_exported_history_replays_as_a_golden_file(
     outcome = replay(golden, FIXTURE.rc_approval)
     assert outcome.status is S.Completed
     assert json.loads(outcome.output or "null") == {"quote": 12.5, "approved": True}
+
+
+async def test_a_missing_hub_or_a_broken_app_is_an_error_and_nothing_is_created(
+    connection_string: str, hub_name: str
+) -> None:
+    settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
+    h = Hub(settings, TaskHub(settings))
+    try:
+        code, out, err = h.check("replay_app")
+        assert code == 1 and out == ""
+        assert f"Error: Task hub '{hub_name}' does not exist" in err
+        code, _, err = h.check("broken_syntax")
+        assert code == 1 and err.startswith("Error: Failed to load") and "SyntaxError" in err
+        state = await snapshot(settings)
+        assert (state["tables"], state["queues"], state["containers"]) == ([], [], [])
+    finally:
+        await h.hub.close()
