@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -127,8 +128,8 @@ async def replay_check(ctx: Context, args: argparse.Namespace) -> CommandReport:
 
 
 def _host_json(root: Path) -> dict[str, Any]:
-    import os
-
+    """host.json with the app settings' `AzureFunctionsJobHost__...` overrides, as the host
+    reads it (the version settings are read from it)."""
     from durable.storage.settings import read_host_json, with_app_setting_overrides
     from emulator.settings import load_local_settings
 
