@@ -168,6 +168,14 @@ class TaskAlreadyCompletedError(OrchestrationError, ValueError):
 # --- storage / task hub errors ------------------------------------------------------------
 
 
+class HistoryFormatError(DurableError, ValueError):
+    """A history given to replay is not in a shape it can read.
+
+    An exported JSON file or a list of events; the message names the event and what is
+    wrong with it.
+    """
+
+
 class TaskHubError(DurableError):
     """The task hub in storage could not be used as asked."""
 

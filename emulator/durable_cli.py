@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator import durable_lint
 from emulator.durable_entities_cli import ENTITY_COMMANDS, EntityCliError
+from emulator.replay_check import REPLAY_COMMANDS, CommandReport
 
 if TYPE_CHECKING:
     from durable.client import DurableOrchestrationClient
@@ -69,7 +70,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connection-string-setting", default=None, metavar="SETTING",
                         help="the app setting holding the storage connection string "
                         "(default: as host.json says, else AzureWebJobsStorage)")
-    parser.add_argument("--connection-string", default=None, metavar="CONNECTION_STRING",
+    parser.add_argument("--connection-string", "--connection", default=None,
+                        metavar="CONNECTION_STRING",
                         help="the storage connection string itself (overrides the setting)")
     parser.add_argument("--table", action="store_true", help="print a table instead of JSON")
 
@@ -106,6 +108,9 @@ def _utc_time(text: str) -> Any:
             f"'{text}' is not a date and time (ISO 8601, e.g. 2024-01-31T12:00:00)"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+utc_time = _utc_time  # shared with the replay-check command
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -145,6 +150,9 @@ def _statuses(names: list[str] | None) -> Any:
     return [by_name[t.lower()] for t in names or ()]
 
 
+parse_statuses = _statuses  # shared with the replay-check command
+
+
 async def _get_runtime_status(ctx: Context, args: argparse.Namespace) -> Any:
     status = await ctx.client.get_status(args.id, show_input=args.show_input)
     if not status:
@@ -160,6 +168,8 @@ async def _get_runtime_status(ctx: Context, args: argparse.Namespace) -> Any:
 async def _get_history(ctx: Context, args: argparse.Namespace) -> Any:
     from durable.client.history_view import event_to_dict
 
+    if args.json:  # Durable Functions' shape, which durable.testing.replay reads back
+        return await ctx.client.get_history_json(args.id)
     loaded = await ctx.hub.history.load_history(args.id)
     if not loaded.events:
         await _require(ctx, args.id)
@@ -251,6 +261,13 @@ def _json_argument(text: str | None, option: str) -> Any:
         ) from None
 
 
+def _history_args(parser: argparse.ArgumentParser) -> None:
+    _with_id(parser)
+    parser.add_argument("--json", action="store_true",
+                        help="Durable Functions' JSON history format (EventType numbers, "
+                        "payloads as JSON text), for golden-history tests")
+
+
 def _get_instances_args(parser: argparse.ArgumentParser) -> None:
     _instance_filters(parser)
     parser.add_argument("--top", type=_positive, default=DEFAULT_TOP,
@@ -294,7 +311,7 @@ def _purge_args(parser: argparse.ArgumentParser) -> None:
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "get-instances": ("list instances, a page at a time", _get_instances_args, _get_instances),
     "get-runtime-status": ("show the status of an instance", _status_args, _get_runtime_status),
-    "get-history": ("show the history of an instance", _with_id, _get_history),
+    "get-history": ("show the history of an instance", _history_args, _get_history),
     "start-new": ("start an orchestration instance", _start_args, _start_new),
     "raise-event": ("raise an event to an instance", _event_args, _raise_event),
     "terminate": ("terminate a running instance", _with_reason, _terminate),
@@ -309,6 +326,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "delete-task-hub": ("delete the task hub's queues, tables and blobs", _common_only,
                         _delete_task_hub),
     **ENTITY_COMMANDS,
+    **REPLAY_COMMANDS,
 }
 
 
@@ -355,6 +373,9 @@ async def run_async(args: argparse.Namespace) -> int:
             raise
         return _fail(f"Task hub '{settings.hub_name}' does not exist in this storage account "
                      f"({code}). Check --task-hub-name and the connection.")
+    if isinstance(result, CommandReport):
+        print(result.text, flush=True)
+        return result.exit_status
     _print(result, args.table)
     return 0
 

@@ -39,6 +39,7 @@ from durable.client.status import (
 from durable.core import serialization
 from durable.core.entities import is_entity_id
 from durable.core.history import EventType, HistoryEvent
+from durable.core.history_json import to_durable_json
 from durable.core.messages import TaskMessage
 from durable.core.registry import DurableRegistry
 from durable.core.status import OrchestrationRuntimeStatus
@@ -203,6 +204,16 @@ class DurableOrchestrationClient(EntityOperations):
             events = loaded.events if current else []
             status._history = history_for_status(events, show_history_output, show_input)
         return status
+
+    async def get_history_json(self, instance_id: str) -> list[dict[str, Any]]:
+        """The instance's history in Durable Functions' out-of-process JSON shape.
+
+        JSON-ready dicts, for golden-history tests: `durable.testing.replay` reads them
+        back. Raises `InstanceNotFoundError` for an unknown id (extension API).
+        """
+        await self._require(instance_id)
+        loaded = await (await self._taskhub()).history.load_history(instance_id)
+        return to_durable_json(loaded.events)
 
     async def get_status_all(self) -> list[DurableOrchestrationStatus]:
         """Every instance of the task hub (all pages, unlike the SDK's first page only)."""
