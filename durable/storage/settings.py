@@ -100,6 +100,9 @@ class TaskHubSettings:
     # while developing (see runtime/verification.py); a share of them when sampled.
     verify_live_sessions: LiveSessionCheck = field(default_factory=_default_live_check)
     verify_live_sessions_sample_rate: float = 0.1
+    # call_http: how long to wait before polling a 202 without Retry-After (host.json
+    # httpSettings.defaultAsyncRequestSleepTimeMilliseconds, Durable Functions' 30 s).
+    http_default_async_request_sleep: timedelta = timedelta(milliseconds=30000)
 
     def __post_init__(self) -> None:
         validate_hub_name(self.hub_name)
@@ -177,6 +180,11 @@ class TaskHubSettings:
             minutes = _int(window, f"{_KEY}.entityMessageReorderWindowInMinutes")
             kwargs["entity_message_reorder_window"] = timedelta(minutes=minutes)
         kwargs.update(_live_session_check(dt, env))
+        http = _section(dt, "httpSettings", f"{_KEY}.httpSettings")
+        sleep = _get(http, "defaultAsyncRequestSleepTimeMilliseconds")
+        if sleep is not None:
+            ms = _int(sleep, f"{_KEY}.httpSettings.defaultAsyncRequestSleepTimeMilliseconds")
+            kwargs["http_default_async_request_sleep"] = timedelta(milliseconds=ms)
         kwargs["max_dequeue_count"] = _max_dequeue_count(host_json)
         try:
             return TaskHubSettings(**kwargs)
