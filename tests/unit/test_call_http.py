@@ -336,3 +336,59 @@ def test_response_json_round_trips() -> None:
     r = DurableHttpResponse(201, {"Set-Cookie": ["a", "b"]}, "x")
     assert DurableHttpResponse.from_json(json.dumps(r)) == r
     assert r.header("set-cookie") == "a" and r.to_json()["statusCode"] == 201
+
+
+# --- durable.testing ---------------------------------------------------------------------
+
+
+def test_run_orchestrator_answers_call_http_with_a_handler_and_polls() -> None:
+    from durable.testing import run_orchestrator
+
+    asked: list[tuple[str, str]] = []
+
+    def handler(request: DurableHttpRequest) -> DurableHttpResponse:
+        asked.append((request.method, request.uri))
+        if request.method == "POST":
+            return DurableHttpResponse(202, {"Location": "/status", "Retry-After": "60"})
+        return DurableHttpResponse(200, {}, "ready")
+
+    run = run_orchestrator(polling, activities={HTTP_ACTIVITY_NAME: handler})
+    assert run.output == [200, "ready"]
+    assert asked == [("POST", URI), ("GET", "https://api.example.com/status")]
+    assert run.finished_at - run.started_at == timedelta(seconds=60)
+
+
+def test_run_orchestrator_without_a_handler_says_how_to_give_one() -> None:
+    from durable.testing import run_orchestrator
+
+    with pytest.raises(ValueError, match="BuiltIn::HttpActivity': handler"):
+        run_orchestrator(get_once)
+
+
+# --- host.json -----------------------------------------------------------------------------
+
+
+def _settings(http: dict[str, Any]) -> Any:
+    from durable.storage.settings import TaskHubSettings
+
+    host = {"extensions": {"durableTask": {"httpSettings": http}}}
+    env = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+    return TaskHubSettings.from_host_json(host, env)
+
+
+def test_host_json_http_settings_set_the_polling_interval() -> None:
+    assert _settings({}).http_default_async_request_sleep == timedelta(seconds=30)
+    settings = _settings({"defaultAsyncRequestSleepTimeMilliseconds": 1500})
+    assert settings.http_default_async_request_sleep == timedelta(milliseconds=1500)
+    with pytest.raises(ValueError, match="defaultAsyncRequestSleepTimeMilliseconds"):
+        _settings({"defaultAsyncRequestSleepTimeMilliseconds": "soon"})
+
+
+def test_token_scopes_follow_the_resource() -> None:
+    from durable.runtime.tokens import scope_of
+
+    assert scope_of("https://management.core.windows.net/") == (
+        "https://management.core.windows.net/.default"
+    )
+    assert scope_of("https://vault.azure.net") == "https://vault.azure.net/.default"
+    assert scope_of("api://my-app/.default") == "api://my-app/.default"
