@@ -320,19 +320,23 @@ def check_method(method: object) -> str:
 
 def check_uri(uri: object) -> str:
     """An absolute http(s) URI with a host, or InvalidHttpRequestError."""
-    try:
-        parts = urlsplit(uri) if isinstance(uri, str) else None
-        ok = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
-        if parts is not None:
-            _ = parts.port  # raises for a port that is not a number
-    except ValueError:
-        ok = False
-    if not ok or not isinstance(uri, str) or any(c.isspace() for c in uri):
+    if not isinstance(uri, str) or not _is_http_uri(uri):
         raise InvalidHttpRequestError(
             f"call_http uri must be an absolute http:// or https:// URI with a host, e.g. "
             f"'https://example.com/api', got {uri!r}"
         )
     return uri
+
+
+def _is_http_uri(uri: str) -> bool:
+    if any(c.isspace() for c in uri):
+        return False
+    try:
+        parts = urlsplit(uri)
+        _ = parts.port  # raises for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def check_headers(headers: object) -> dict[str, str | list[str]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from durable.core.http import ManagedIdentityTokenSource, TokenSource
@@ -44,12 +44,11 @@ class TokenProvider:
     """Gets (and keeps, while valid) the tokens of token sources (see the module docstring)."""
 
     def __init__(
-        self,
-        environ: Mapping[str, str] | None = None,
-        timeout: float = TOKEN_TIMEOUT,
-        clock: Callable[[], float] = time.time,
+        self, timeout: float = TOKEN_TIMEOUT, clock: Callable[[], float] = time.time
     ) -> None:
-        self._environ = environ
+        # The environment is always the process's: azure-identity reads it too, and the
+        # two must agree (a managed identity credential without IDENTITY_ENDPOINT would
+        # probe the VM metadata endpoint instead).
         self._timeout = timeout
         self._clock = clock
         self._cache: dict[str, tuple[str, float]] = {}
@@ -57,8 +56,7 @@ class TokenProvider:
     @property
     def deployed(self) -> bool:
         """Whether a managed identity endpoint is configured (the app runs on Azure)."""
-        env = os.environ if self._environ is None else self._environ
-        return any(env.get(name) for name in _DEPLOYED_MARKERS)
+        return any(os.environ.get(name) for name in _DEPLOYED_MARKERS)
 
     async def get_token(self, source: TokenSource) -> str:
         """The bearer token for `source`, or TokenAcquisitionError."""
@@ -99,9 +97,9 @@ class TokenProvider:
     def _credential(self) -> Any:
         from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
-        env = os.environ if self._environ is None else self._environ
         if self.deployed:
-            return ManagedIdentityCredential(client_id=env.get("AZURE_CLIENT_ID") or None)
+            client_id = os.environ.get("AZURE_CLIENT_ID") or None
+            return ManagedIdentityCredential(client_id=client_id)
         return DefaultAzureCredential(exclude_managed_identity_credential=True)
 
     def _fix(self) -> str:
