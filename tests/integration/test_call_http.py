@@ -9,6 +9,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -17,12 +18,17 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from durable.app.root import process
+from durable.client import DurableOrchestrationClient
 from durable.core.actions import HTTP_ACTIVITY_NAME
 from durable.core.history import EventType
 from durable.core.status import OrchestrationRuntimeStatus as S
+from durable.runtime.worker import DurableWorker
 from durable.storage.settings import TaskHubSettings
+from durable.storage.taskhub import TaskHub
 from tests.integration import http_functions  # noqa: F401 (registers the orchestrators)
-from tests.support.hubs import running_hub, wait_for_status
+from tests.support.hubs import poll_until, running_hub, wait_for_status
+from tests.support.pump import QueuePump
 
 
 @dataclass
@@ -274,3 +280,44 @@ async def test_managed_identity_deployed_sends_the_identitys_bearer_token(
         assert st.runtime_status is S.Completed, st.output
         assert st.output == {"status": 200, "content": "Bearer token-for-https://vault.azure.net"}
         assert server.hits["/msi/token"] == 1
+
+
+async def test_a_host_restart_while_polling_goes_on_without_sending_the_post_again(
+    connection_string: str, hub_name: str, server: Server
+) -> None:
+    settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string,
+                               http_default_async_request_sleep=timedelta(seconds=1))
+    first = TaskHub(settings)
+    await first.create_if_not_exists()
+    worker = DurableWorker(settings, first, process.registry)
+    client = DurableOrchestrationClient(settings, first, functions=process.registry)
+    async with QueuePump(worker):
+        iid = await client.start_new("http_long_job", client_input=server.base)
+
+        async def polled_once() -> bool:
+            return server.hits["/jobs/1/status"] >= 1
+
+        await poll_until(polled_once)
+        before = await client.get_status(iid)
+        assert before.runtime_status is S.Running  # stopped in the middle of the polling
+    await worker.close()  # the host stops: its in-process work goes back to the queues
+    second = TaskHub(settings)
+    try:
+        async with running_worker(settings, second) as client2:
+            st = await wait_for_status(client2, iid)
+            assert st.runtime_status is S.Completed, st.output
+            assert st.output == {"status": 200, "content": "job done"}
+            assert server.hits["/jobs"] == 1
+            assert server.hits["/jobs/1/status"] >= 3
+    finally:
+        await second.delete()
+        await second.close()
+
+
+@asynccontextmanager
+async def running_worker(
+    settings: TaskHubSettings, hub: TaskHub
+) -> AsyncIterator[DurableOrchestrationClient]:
+    worker = DurableWorker(settings, hub, process.registry)
+    async with QueuePump(worker):
+        yield DurableOrchestrationClient(settings, hub, functions=process.registry)
