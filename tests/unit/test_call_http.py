@@ -24,7 +24,7 @@ from durable.errors import (
     TaskFailedError,
     TokenAcquisitionError,
 )
-from tests.support.harness import Harness, kinds
+from tests.support.harness import T0, Harness, kinds
 
 Gen = Generator[Any, Any, Any]
 Ctx = DurableOrchestrationContext
@@ -220,13 +220,15 @@ def test_202_without_retry_after_waits_the_default_interval() -> None:
 
 def test_the_default_interval_comes_from_the_session() -> None:
     session = OrchestrationSession(polling, "i1", http_poll_interval=timedelta(seconds=2))
-    h = Harness(polling)
-    start = session.apply([h._start], h.now)
-    done = ev.task_completed(h.now, task_scheduled_id=0,
+    now = T0
+    started = ev.execution_started(now, name="polling", instance_id="i1", input=None,
+                                   execution_id="e1")
+    first = session.apply([started], now)
+    done = ev.task_completed(now, task_scheduled_id=0,
                              result=response(202, {"Location": "https://other/s"}))
-    timer = session.apply([done], h.now).actions[0]
-    assert start.actions and isinstance(timer, CreateTimer)
-    assert timer.fire_at - h.now == timedelta(seconds=2)
+    timer = session.apply([done], now).actions[0]
+    assert first.actions and isinstance(timer, CreateTimer)
+    assert timer.fire_at - now == timedelta(seconds=2)
 
 
 def test_202_is_the_result_when_the_asynchronous_pattern_is_off_or_no_location() -> None:
