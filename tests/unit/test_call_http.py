@@ -394,3 +394,22 @@ def test_token_scopes_follow_the_resource() -> None:
     )
     assert scope_of("https://vault.azure.net") == "https://vault.azure.net/.default"
     assert scope_of("api://my-app/.default") == "api://my-app/.default"
+
+
+def test_call_http_fans_out_with_task_all_and_races_a_timer_with_task_any() -> None:
+    def orch(ctx: Ctx) -> Gen:
+        calls = [ctx.call_http("GET", f"{URI}/{n}") for n in (1, 2)]
+        both = yield ctx.task_all(calls)
+        deadline = ctx.create_timer(ctx.current_utc_datetime + timedelta(minutes=5))
+        slow = ctx.call_http("GET", f"{URI}/3")
+        winner = yield ctx.task_any([slow, deadline])
+        return [r.content for r in both] + ["timer" if winner is deadline else "http"]
+
+    h = Harness(orch)
+    first = h.start().actions
+    assert [request_of(a)["uri"] for a in first] == [f"{URI}/1", f"{URI}/2"]
+    h.run(answered(h, 0, response(200, {}, "a")), answered(h, 1, response(200, {}, "b")))
+    # Numbered when yielded, children in order (the SDK's rule): the request, then the timer.
+    assert [type(a).__name__ for a in h.results[-1].actions] == ["CallHttp", "CreateTimer"]
+    result = h.run(h.fired(3))
+    assert json.loads(result.output or "") == ["a", "b", "timer"]
