@@ -128,6 +128,65 @@ class TaskFailedError(OrchestrationError):
         self.task_name = task_name
 
 
+class HttpCallError(TaskFailedError):
+    """A `call_http` request got no HTTP response; raised at the `yield`.
+
+    An answer with an error status (404, 500, ...) is not an error: it is the call's
+    `DurableHttpResponse`, as in Durable Functions. This is for requests that never got
+    one; the subclasses say why, so an orchestrator can catch exactly the case it handles.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_type: str | None = None,
+        stack_trace: str | None = None,
+        failure_details: FailureDetails | None = None,
+        task_name: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            error_type=error_type or type(self).__name__,
+            stack_trace=stack_trace,
+            failure_details=failure_details,
+            task_name=task_name,
+        )
+
+
+class HttpConnectionError(HttpCallError):
+    """The host could not be reached (connection refused, unknown host, TLS failure)."""
+
+
+class HttpTimeoutError(HttpCallError):
+    """No response came within the request's timeout (240 seconds unless it set one)."""
+
+
+class TokenAcquisitionError(HttpCallError):
+    """The bearer token of a `ManagedIdentityTokenSource` could not be had.
+
+    Deployed, the app has no managed identity (or it may not access the resource); locally,
+    no credential of azure-identity's chain is available (sign in with `az login`, or set
+    AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET). The request was not sent.
+    """
+
+
+# The HTTP call errors by the type name a failed task records, so that the orchestrator
+# gets back the class the runtime raised.
+HTTP_CALL_ERRORS: dict[str, type[HttpCallError]] = {
+    cls.__name__: cls
+    for cls in (HttpCallError, HttpConnectionError, HttpTimeoutError, TokenAcquisitionError)
+}
+
+
+class InvalidHttpRequestError(OrchestrationError, ValueError):
+    """A `call_http` request cannot be sent as given.
+
+    Its method is not an HTTP method name, its uri not an absolute http(s) URI, or a
+    header not a name/value pair; the message names the argument.
+    """
+
+
 class OrchestratorNotFoundError(OrchestrationError):
     """An instance names an orchestrator function the app does not define.
 

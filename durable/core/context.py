@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from durable.core import replay_state as st
 from durable.core.actions import (
+    HTTP_ACTIVITY_NAME,
     CallEntity,
+    CallHttp,
     CreateSubOrchestration,
     CreateTimer,
     LockEntities,
@@ -33,6 +35,8 @@ from durable.core.entities import (
     LockTask,
 )
 from durable.core.history import HistoryEvent
+from durable.core.http import DurableHttpRequest, DurableHttpResponse, TokenSource, http_content
+from durable.core.http_task import HttpTask
 from durable.core.registry import DurableKind, function_name, return_type_of
 from durable.core.retry import RetryOptions
 from durable.core.serialization import dumps, loads
@@ -197,6 +201,33 @@ class DurableOrchestrationContext:
         )
         task._expected_output_type = expected_type or return_type_of(name)
         return task
+
+    def call_http(
+        self,
+        method: str,
+        uri: str,
+        content: Any = None,
+        headers: dict[str, str] | None = None,
+        token_source: TokenSource | None = None,
+        is_raw_str: bool = False,
+        *,
+        asynchronous_pattern_enabled: bool = True,
+        timeout: timedelta | None = None,
+    ) -> Task[DurableHttpResponse]:
+        """A durable HTTP request; the yield gives its `DurableHttpResponse`.
+
+        `content` is sent as JSON (`json.dumps`), a str with `is_raw_str=True` as it is. A
+        202 with a Location header is polled on durable timers until another status comes
+        (unless `asynchronous_pattern_enabled=False`); an error status is a response, not an
+        exception. A bad `method` or `uri` raises InvalidHttpRequestError here.
+        """
+        request = DurableHttpRequest(
+            method, uri, http_content(content, is_raw_str), headers, token_source,
+            asynchronous_pattern_enabled=asynchronous_pattern_enabled, timeout=timeout,
+        )
+        return HttpTask(request, self._http_request, self.create_timer,
+                        lambda: self._state.current_utc_datetime,
+                        lambda: self._state.http_poll_interval)
 
     def create_timer(self, fire_at: datetime) -> TimerTask:
         """A durable timer; a naive `fire_at` is taken as UTC."""
@@ -415,6 +446,22 @@ class DurableOrchestrationContext:
                              describe=lambda seq: f"activity '{name}' (#{seq})")
 
         return AtomicTask(None, f"activity '{name}'", schedule)
+
+    def _http_request(self, request: DurableHttpRequest) -> AtomicTask:
+        input_json = request.activity_input()
+        label = f"call_http {request.method} {request.uri}"
+
+        def schedule(task: AtomicTask) -> None:
+            self._state.bind(
+                task,
+                lambda seq: CallHttp(seq, HTTP_ACTIVITY_NAME, input_json, request.method,
+                                     request.uri),
+                st.TASK_COMPLETIONS,
+                describe=lambda seq: f"{label} (#{seq})",
+            )
+
+        return AtomicTask(None, label, schedule,
+                          decode=lambda text, _type: DurableHttpResponse.from_json(text))
 
     def _sub_orchestration(self, name: str, input_json: str, instance_id: str | None) -> AtomicTask:
         if self._held_section() is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from durable.core import events as ev
@@ -59,6 +59,7 @@ def _session_for(
     past: Sequence[HistoryEvent] = (),
     custom_status: str | None = None,
     limit_reached: int | None = None,
+    http_poll_interval: timedelta | None = None,
 ) -> OrchestrationSession:
     fn = registry.get(DurableKind.ORCHESTRATOR, name)
     orchestrator = _orchestrator_for(registry, name)
@@ -67,6 +68,7 @@ def _session_for(
     return OrchestrationSession(
         orchestrator, instance_id, past, custom_status=custom_status,
         input_type=fn.input_type if fn is not None else None,
+        http_poll_interval=http_poll_interval,
     )
 
 
@@ -97,6 +99,7 @@ def run_generations(
     new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     max_generations: int = 100,
     check: Callable[[], bool] | None = None,
+    http_poll_interval: timedelta | None = None,
 ) -> EpisodeOutcome:
     """Apply `start`/`apply` to the instance (on `live` when the cache has it, else on a
     session that replays `loaded_history`), running every generation a continue-as-new
@@ -118,9 +121,11 @@ def run_generations(
     name = started.name or ""
     replay: OrchestrationSession | None = None
     if session is None:
-        session = _session_for(registry, name, instance_id, past)
+        session = _session_for(registry, name, instance_id, past,
+                               http_poll_interval=http_poll_interval)
     elif check is not None and check():
-        replay = _session_for(registry, name, instance_id, session.history)
+        replay = _session_for(registry, name, instance_id, session.history,
+                              http_poll_interval=http_poll_interval)
     result = session.apply(new, now)
     if replay is not None:
         replayed = replay.apply(new, now)
@@ -144,6 +149,7 @@ def run_generations(
         session = _session_for(
             registry, name, instance_id, custom_status=result.custom_status,
             limit_reached=max_generations if generations > max_generations else None,
+            http_poll_interval=http_poll_interval,
         )
         result = session.apply([started], now)
         first = result.new_history[0].replace(data=",".join(consumed))

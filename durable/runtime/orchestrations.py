@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from durable.core.history import EventType, FailureDetails, HistoryEvent
 from durable.core.messages import TaskMessage
@@ -37,10 +37,13 @@ class OrchestrationKind:
         new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         check: Callable[[], bool] | None = None,
         window: int = DISPATCH_WINDOW,
+        http_poll_interval: timedelta | None = None,
     ) -> None:
         self._registry = registry
         # Work items of one execution queued and unanswered at most (see outbox.py).
         self._window = window
+        # call_http's polling interval for a 202 without Retry-After (host.json).
+        self._http_poll_interval = http_poll_interval
         self._new_execution_id = new_execution_id
         # Whether to check the next live-session episode against a replay (None: never).
         self._check = check
@@ -71,6 +74,7 @@ class OrchestrationKind:
             new_execution_id=self._new_execution_id,
             max_generations=MAX_GENERATIONS_PER_EPISODE,
             check=self._check,
+            http_poll_interval=self._http_poll_interval,
         )
         outbound = episode_outbound(
             instance_id, outcome.execution_id, outcome.started, outcome.full_history,

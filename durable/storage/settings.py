@@ -104,6 +104,9 @@ class TaskHubSettings:
     # fan-out is sent as answers come in (host.json `maxQueuedActivitiesPerOrchestration`,
     # ours: Durable Functions queues them all; see runtime/outbox.py).
     max_queued_activities_per_orchestration: int = 1000
+    # call_http: how long to wait before polling a 202 without Retry-After (host.json
+    # httpSettings.defaultAsyncRequestSleepTimeMilliseconds, Durable Functions' 30 s).
+    http_default_async_request_sleep: timedelta = timedelta(milliseconds=30000)
 
     def __post_init__(self) -> None:
         validate_hub_name(self.hub_name)
@@ -186,6 +189,11 @@ class TaskHubSettings:
         if queued is not None:
             kwargs["max_queued_activities_per_orchestration"] = _int(
                 queued, f"{_KEY}.maxQueuedActivitiesPerOrchestration")
+        http = _section(dt, "httpSettings", f"{_KEY}.httpSettings")
+        sleep = _get(http, "defaultAsyncRequestSleepTimeMilliseconds")
+        if sleep is not None:
+            ms = _int(sleep, f"{_KEY}.httpSettings.defaultAsyncRequestSleepTimeMilliseconds")
+            kwargs["http_default_async_request_sleep"] = timedelta(milliseconds=ms)
         kwargs["max_dequeue_count"] = _max_dequeue_count(host_json)
         try:
             return TaskHubSettings(**kwargs)

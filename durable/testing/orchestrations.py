@@ -51,6 +51,8 @@ With `entities={name: function}` the orchestration's `call_entity`, `signal_enti
 `lock` are answered by those entity functions, run in memory with the real entity decider
 (`run.entity_state(entity_id)` reads their state afterwards); without it, entity requests
 are only recorded in `sent_events`.
+`call_http` requests are answered by `activities={"BuiltIn::HttpActivity": handler}`, a
+function that takes the `DurableHttpRequest` and returns a `DurableHttpResponse`.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ from typing import Any
 from durable.core import events as ev
 from durable.core.actions import (
     ACTION_KINDS,
+    HTTP_ACTIVITY_NAME,
+    CallHttp,
     CreateSubOrchestration,
     CreateTimer,
     ScheduleTask,
@@ -80,6 +84,7 @@ from durable.core.history import (
     OrchestrationRuntimeStatus,
     ParentInstance,
 )
+from durable.core.http import DurableHttpRequest
 from durable.core.registry import INPUT_TYPE_ATTRIBUTE, function_name
 from durable.core.replay import EpisodeResult, OrchestrationExecutor, OrchestrationSession
 from durable.core.serialization import dumps, loads
@@ -313,6 +318,7 @@ class _Run:
         """Carry out an action in memory: one handler per kind of action."""
         performers: dict[str, Callable[[Any], None]] = {
             "call_activity": lambda a: self._deliver_at(self.clock, self._call_activity(a)),
+            "call_http": lambda a: self._deliver_at(self.clock, self._call_activity(a)),
             "create_timer": self._fire_timer,
             "call_sub_orchestrator": self._run_child,
             "send_event": self.sent.append,
@@ -343,8 +349,13 @@ class _Run:
         if fn is None:
             raise ValueError(
                 _missing("activity", action.name, self.settings.activities, "activities")
+                + (_HTTP_HINT if isinstance(action, CallHttp) else "")
             )
-        call = ActivityCall(action.name, loads(action.input), self.clock, self.instance_id)
+        # A call_http request is answered by the function named BuiltIn::HttpActivity,
+        # which gets the DurableHttpRequest and returns a DurableHttpResponse (or its dict).
+        given = (DurableHttpRequest.from_activity_input(action.input)
+                 if isinstance(action, CallHttp) else loads(action.input))
+        call = ActivityCall(action.name, given, self.clock, self.instance_id)
         self.calls.append(call)
         try:
             value = fn(call.input)
@@ -451,6 +462,12 @@ def _by_name(
             raise ValueError(f"{argument} must map names to functions, got {fn!r}")
         named[function_name(fn, argument)] = _user_function(fn)
     return named
+
+
+_HTTP_HINT = (
+    f" call_http requests go to activities={{'{HTTP_ACTIVITY_NAME}': handler}}, a function "
+    "that takes the DurableHttpRequest and returns a DurableHttpResponse."
+)
 
 
 def _missing(kind: str, name: str, known: Mapping[str, Any], argument: str) -> str:

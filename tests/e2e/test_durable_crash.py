@@ -60,7 +60,9 @@ async def test_killed_host_loses_nothing(point: str, azurite: str, hub_name: str
         await hub.close()
 
 
-WINDOW_SETTING = "AzureFunctionsJobHost__extensions__durableTask__maxQueuedActivitiesPerOrchestration"
+WINDOW_SETTING = (
+    "AzureFunctionsJobHost__extensions__durableTask__maxQueuedActivitiesPerOrchestration"
+)
 
 
 @pytest.mark.parametrize("point", ["after_commit:6", "in_activity:250"],
