@@ -87,15 +87,18 @@ class OrchestrationSession:
         *,
         custom_status: str | None = None,
         input_type: type | None = None,
+        default_version: str | None = None,
     ) -> None:
         """`custom_status` (JSON text) is the status the instance had before this replay,
         which the runtime passes so that a status carried over by continue-as-new shows;
-        `input_type` is the trigger's `input_type=`."""
+        `input_type` is the trigger's `input_type=`; `default_version` is host.json
+        `defaultVersion`, the version of sub-orchestrations started without one."""
         self._orchestrator = orchestrator
         self._past = list(past_events)
         past_actions = {e.event_id: e for e in self._past if e.event_type in ACTION_EVENT_TYPES}
         self._state = ReplayState(instance_id, past_actions, custom_status)
         self._state.input_type = input_type
+        self._state.default_version = default_version
         self._state.name = str(getattr(orchestrator, "__name__", "orchestrator"))
         self._context = DurableOrchestrationContext(self._state)
         self._driver: OrchestratorDriver | None = None

@@ -19,6 +19,7 @@ from durable.runtime.kinds import Decision, Loaded, Recovery
 from durable.runtime.outbox import derive_outbound, episode_containing, still_awaited
 from durable.runtime.planning import Plan, RowLookup, has_start, plan_orchestration
 from durable.runtime.summary import summarize
+from durable.runtime.version_gate import VersionGate
 from durable.storage.interface import InstanceUpdate
 
 # An orchestrator that continues-as-new without ever waiting would spin forever in one
@@ -36,8 +37,12 @@ class OrchestrationKind:
         registry: DurableRegistry,
         new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         check: Callable[[], bool] | None = None,
+        gate: VersionGate | None = None,
     ) -> None:
         self._registry = registry
+        # host.json versioning: which instances this host runs (default: no defaultVersion,
+        # CurrentOrOlder, Reject).
+        self._gate = gate or VersionGate(None)
         self._new_execution_id = new_execution_id
         # Whether to check the next live-session episode against a replay (None: never).
         self._check = check
@@ -49,8 +54,9 @@ class OrchestrationKind:
     def plan(
         self, instance_id: str, loaded: Loaded, messages: Sequence[TaskMessage], row: RowLookup
     ) -> Plan:
-        """Durable Task's rules (see `planning.py`)."""
-        return plan_orchestration(instance_id, loaded.summary, messages, row)
+        """Durable Task's rules (see `planning.py`), then the version gate."""
+        plan = plan_orchestration(instance_id, loaded.summary, messages, row)
+        return self._gate.gate(instance_id, loaded.summary, plan, verified=loaded.verified)
 
     async def decide(
         self, instance_id: str, loaded: Loaded, plan: Plan, now: datetime
@@ -68,6 +74,8 @@ class OrchestrationKind:
             new_execution_id=self._new_execution_id,
             max_generations=MAX_GENERATIONS_PER_EPISODE,
             check=self._check,
+            default_version=self._gate.host_version,
+            version_fault=self._gate.fault(loaded.summary, plan),
         )
         outbound = derive_outbound(
             instance_id, outcome.execution_id, outcome.started, outcome.new_events, now
@@ -127,6 +135,7 @@ def repaired_row(history: Sequence[HistoryEvent], now: datetime) -> InstanceUpda
     return InstanceUpdate(
         execution_id=summary.started.execution_id or "",
         name=summary.started.name or "",
+        version=summary.started.version,
         input=summary.started.input,
         created_time=summary.started.timestamp,
         runtime_status=summary.status,

@@ -27,6 +27,7 @@ from durable.runtime.pipeline import EpisodePipeline
 from durable.runtime.sender import Sender
 from durable.runtime.sessions import SessionCache
 from durable.runtime.verification import sampler
+from durable.runtime.version_gate import VersionGate
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 
@@ -61,9 +62,13 @@ class DurableWorker:
         )
         self.sender = Sender(hub, time, settings.max_chain_delay)
         rows = InstanceRows(hub.instances)
-        orchestrations = OrchestrationKind(functions, check=sampler(
-            settings.verify_live_sessions, settings.verify_live_sessions_sample_rate
-        ))
+        orchestrations = OrchestrationKind(
+            functions,
+            check=sampler(
+                settings.verify_live_sessions, settings.verify_live_sessions_sample_rate
+            ),
+            gate=VersionGate.from_settings(settings),
+        )
         entities = EntityKind(
             functions,
             max_operations=settings.max_entity_operation_batch_size,
