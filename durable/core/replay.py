@@ -356,11 +356,13 @@ class OrchestrationExecutor:
         *,
         custom_status: str | None = None,
         input_type: type | None = None,
+        default_version: str | None = None,
     ) -> None:
         self._orchestrator = orchestrator
         self._instance_id = instance_id
         self._custom_status = custom_status
         self._input_type = input_type
+        self._default_version = default_version
 
     def execute(
         self,
@@ -374,5 +376,6 @@ class OrchestrationExecutor:
             past_events,
             custom_status=self._custom_status,
             input_type=self._input_type,
+            default_version=self._default_version,
         )
         return session.apply(new_events, now)
