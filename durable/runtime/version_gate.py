@@ -84,8 +84,9 @@ class VersionGate:
     ) -> Plan:
         """`plan`, or under `Reject` a plan that sends its messages back for later.
 
-        Only a plan made on freshly read history (`verified`) counts as a rejection: the
-        pipeline plans again on read history before it acts on one made on assumed state.
+        Only a plan made on freshly read history (`verified`) counts (and logs) as a
+        rejection: the pipeline plans again on read history before it acts on one made on
+        assumed state.
         """
         why = self.mismatch(summary, plan)
         if why is None or self.failure is VersionFailureStrategy.FAIL:
@@ -111,7 +112,7 @@ class VersionGate:
             apply=[],
             defer=[*plan.defer, *rejected],
             defer_delay=delay,
-            notes=[*plan.notes, ("warning", note)],
+            notes=[*plan.notes, ("warning", note)] if verified else plan.notes,
         )
 
 

@@ -189,6 +189,8 @@ def test_reject_counts_only_plans_made_on_read_history() -> None:
     read = gate.gate("i1", summary, plan, verified=True)
     assert assumed.defer_delay == read.defer_delay == timedelta(seconds=1)
     assert [m.message_id for m in read.defer] == ["m-start"]
+    # Only the plan acted on logs the rejection.
+    assert assumed.notes == [] and len(read.notes) == 1
 
 
 def test_a_run_forgets_earlier_rejections() -> None:
