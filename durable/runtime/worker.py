@@ -74,6 +74,7 @@ class DurableWorker:
             max_operations=settings.max_entity_operation_batch_size,
             rollback=settings.rollback_entity_operations_on_exceptions,
             reorder_window=settings.entity_message_reorder_window,
+            default_version=settings.default_version,
         )
         # One pipeline per kind of instance, each with its host.json concurrency limit.
         self.episodes = EpisodePipeline(
