@@ -34,7 +34,7 @@ def _finished(host: Any, iid: str, timeout: float = 60) -> dict[str, Any]:
 
 async def test_hosts_stamp_show_and_gate_versions(azurite: str, hub_name: str) -> None:
     hub = hub_for(hub_name, azurite)
-    old = durable_host(hub_name, **{DEFAULT_VERSION: "2.0"})
+    old = durable_host(hub_name, 4, **{DEFAULT_VERSION: "2.0"})
     new = None
     try:
         old.wait_ready()
@@ -51,7 +51,7 @@ async def test_hosts_stamp_show_and_gate_versions(azurite: str, hub_name: str) -
         assert _status(old, newer)["version"] == "3.0"
         old.stop()
 
-        new = durable_host(hub_name, **{DEFAULT_VERSION: "3.0"})
+        new = durable_host(hub_name, 4, **{DEFAULT_VERSION: "3.0"})
         new.wait_ready()
         body = _finished(new, newer)
         assert body["runtimeStatus"] == "Completed", body
