@@ -224,6 +224,14 @@ class TaskAlreadyCompletedError(OrchestrationError, ValueError):
     """A task was asked to change after it completed (e.g. cancelling a timer that fired)."""
 
 
+class VersionMismatchError(OrchestrationError):
+    """An instance's version is one this host does not run, and it fails such instances.
+
+    Raised when host.json `versionFailureStrategy` is `Fail` and `versionMatchStrategy`
+    refuses the version; the instance fails with it, and its message names both versions.
+    """
+
+
 # --- storage / task hub errors ------------------------------------------------------------
 
 
@@ -307,6 +315,13 @@ class ManagementApiError(ClientError):
 
 class FunctionRegistrationError(DurableError):
     """A function was registered in a way that cannot work (duplicate name, async def, ...)."""
+
+
+class SettingsError(DurableError, ValueError):
+    """A host.json setting has a value that cannot be used.
+
+    The message names the setting, the value and what it may be.
+    """
 
 
 # --- payload errors -----------------------------------------------------------------------

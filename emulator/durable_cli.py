@@ -135,6 +135,7 @@ async def _get_instances(ctx: Context, args: argparse.Namespace) -> Any:
         runtime_status=statuses or None,
         page_size=args.top,
         continuation_token=args.continuation_token,
+        version=args.version,
     )
     return {"instances": [s.to_json() for s in page], "continuationToken": token}
 
@@ -179,8 +180,11 @@ async def _get_history(ctx: Context, args: argparse.Namespace) -> Any:
 async def _start_new(ctx: Context, args: argparse.Namespace) -> Any:
     value = _json_argument(args.input, "--input")
     await ctx.hub.create_if_not_exists()
-    iid = await ctx.client.start_new(args.function_name, args.id, value)
-    return {"id": iid, "message": f"Started {args.function_name} as instance '{iid}'."}
+    iid = await ctx.client.start_new(args.function_name, args.id, value, args.version)
+    status = await ctx.client.get_status(iid)
+    version = f" (version '{status.version}')" if status.version else ""
+    return {"id": iid, "version": status.version,
+            "message": f"Started {args.function_name} as instance '{iid}'{version}."}
 
 
 async def _raise_event(ctx: Context, args: argparse.Namespace) -> Any:
@@ -274,6 +278,8 @@ def _get_instances_args(parser: argparse.ArgumentParser) -> None:
                         help=f"page size (default {DEFAULT_TOP})")
     parser.add_argument("--continuation-token", default=None, metavar="TOKEN",
                         help="the token a previous page printed, for the next page")
+    parser.add_argument("--version", default=None, metavar="VERSION",
+                        help="only instances of this orchestration version")
 
 
 def _positive(text: str) -> int:
@@ -293,6 +299,8 @@ def _start_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", default=None,
                         help="the input: inline JSON, or @path/to/file.json")
     parser.add_argument("--id", default=None, help="the instance id (default: a new GUID)")
+    parser.add_argument("--version", default=None, metavar="VERSION",
+                        help="the orchestration version (default: host.json defaultVersion)")
 
 
 def _event_args(parser: argparse.ArgumentParser) -> None:

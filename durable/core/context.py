@@ -163,9 +163,13 @@ class DurableOrchestrationContext:
         name: Any,
         input_: Any = None,
         instance_id: str | None = None,
+        version: str | None = None,
         expected_type: type | None = None,
     ) -> Task[Any]:
         """Start orchestrator `name` as a child of this one and wait for its output.
+
+        The child runs as orchestration `version`, else as host.json `defaultVersion` (not
+        this instance's version), as in Durable Functions.
 
         Without `instance_id` the child is "{this instance id}:{sequence number}": the same
         on every replay and readable in tools. Durable Task bases it on the execution id
@@ -176,8 +180,9 @@ class DurableOrchestrationContext:
             name, "name", DurableKind.ORCHESTRATOR, "call_sub_orchestrator"
         )
         _check_instance_id(instance_id)
+        _check_version(version)
         input_json = dumps(input_, f"input of sub-orchestrator '{orchestrator}'")
-        task = self._sub_orchestration(orchestrator, input_json, instance_id)
+        task = self._sub_orchestration(orchestrator, input_json, instance_id, version)
         task._expected_output_type = expected_type or return_type_of(name)
         return task
 
@@ -187,6 +192,7 @@ class DurableOrchestrationContext:
         retry_options: RetryOptions,
         input_: Any = None,
         instance_id: str | None = None,
+        version: str | None = None,
         expected_type: type | None = None,
     ) -> Task[Any]:
         """Start a sub-orchestration, started again on failure as `retry_options` says."""
@@ -195,9 +201,11 @@ class DurableOrchestrationContext:
         )
         _check_retry_options(retry_options)
         _check_instance_id(instance_id)
+        _check_version(version)
         input_json = dumps(input_, f"input of sub-orchestrator '{orchestrator}'")
         task = self._retrying(
-            retry_options, lambda: self._sub_orchestration(orchestrator, input_json, instance_id)
+            retry_options,
+            lambda: self._sub_orchestration(orchestrator, input_json, instance_id, version),
         )
         task._expected_output_type = expected_type or return_type_of(name)
         return task
@@ -463,7 +471,9 @@ class DurableOrchestrationContext:
         return AtomicTask(None, label, schedule,
                           decode=lambda text, _type: DurableHttpResponse.from_json(text))
 
-    def _sub_orchestration(self, name: str, input_json: str, instance_id: str | None) -> AtomicTask:
+    def _sub_orchestration(
+        self, name: str, input_json: str, instance_id: str | None, version: str | None = None
+    ) -> AtomicTask:
         if self._held_section() is not None:
             raise violation(f"call_sub_orchestrator '{name}' inside a critical section")
 
@@ -474,7 +484,9 @@ class DurableOrchestrationContext:
         def schedule(task: AtomicTask) -> None:
             self._state.bind(
                 task,
-                lambda seq: CreateSubOrchestration(seq, name, child_id(seq), input_json),
+                lambda seq: CreateSubOrchestration(
+                    seq, name, child_id(seq), input_json, version or self._state.default_version
+                ),
                 st.SUB_ORCHESTRATION_COMPLETIONS,
                 describe=lambda seq: f"sub-orchestrator '{name}' ('{child_id(seq)}')",
             )
@@ -499,6 +511,11 @@ def _check_instance_id(instance_id: object) -> None:
         raise ValueError(
             f"instance_id must be a non-empty string not starting with '@', got {instance_id!r}"
         )
+
+
+def _check_version(version: object) -> None:
+    if version is not None and not isinstance(version, str):
+        raise ValueError(f"version must be a string such as '1.0' or None, got {version!r}")
 
 
 def _entity_arg(value: object) -> EntityId:

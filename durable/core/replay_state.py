@@ -65,6 +65,9 @@ class ReplayState:
         self.instance_id = instance_id
         self.name = ""
         self.version: str | None = None
+        # host.json defaultVersion of the host replaying: the version of children started
+        # without one.
+        self.default_version: str | None = None
         self.execution_id: str | None = None
         self.input_json: str | None = None
         # The trigger's `input_type=`: what `get_input()` decodes the input as by default.

@@ -112,7 +112,7 @@ class EpisodePipeline:
         if plan.duplicates:
             await self._recover(kind, instance_id, loaded, plan.duplicates)
         if plan.defer:
-            await self._sender.defer(plan.defer)
+            await self._sender.defer(plan.defer, plan.defer_delay)
         if plan.runs:
             decision = await kind.decide(instance_id, loaded, plan, self._clock.now())
             return await self._commit(instance_id, loaded, decision)

@@ -28,6 +28,7 @@ from durable.runtime.pipeline import EpisodePipeline
 from durable.runtime.sender import Sender
 from durable.runtime.sessions import SessionCache
 from durable.runtime.verification import sampler
+from durable.runtime.version_gate import VersionGate
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 
@@ -67,12 +68,14 @@ class DurableWorker:
             check=sampler(settings.verify_live_sessions, settings.verify_live_sessions_sample_rate),
             window=settings.max_queued_activities_per_orchestration,
             http_poll_interval=settings.http_default_async_request_sleep,
+            gate=VersionGate.from_settings(settings),
         )
         entities = EntityKind(
             functions,
             max_operations=settings.max_entity_operation_batch_size,
             rollback=settings.rollback_entity_operations_on_exceptions,
             reorder_window=settings.entity_message_reorder_window,
+            default_version=settings.default_version,
         )
         # One pipeline per kind of instance, each with its host.json concurrency limit.
         self.episodes = EpisodePipeline(
