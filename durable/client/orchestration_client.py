@@ -31,6 +31,7 @@ from durable.client.arguments import (
 from durable.client.entity_operations import EntityOperations
 from durable.client.history_view import history_for_status
 from durable.client.instances import claim_instance, query_page
+from durable.client.starts import send_start
 from durable.client.status import (
     DurableOrchestrationStatus,
     PurgeHistoryResult,
@@ -182,7 +183,7 @@ class DurableOrchestrationClient(EntityOperations):
             instance_id=instance_id,
             execution_id=execution_id,
         )
-        await hub.queues.send(TaskMessage(uuid.uuid4().hex, instance_id, started, execution_id))
+        await send_start(hub, TaskMessage(uuid.uuid4().hex, instance_id, started, execution_id))
         return instance_id
 
     # --- status -------------------------------------------------------------------------

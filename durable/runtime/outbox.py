@@ -20,15 +20,23 @@ the storage emulator, and a fan-out's host holds only the window's backlog.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from durable.core.actions import ACTION_KINDS, Origin, child_execution_id
 
 __all__ = ["DISPATCH_WINDOW", "Outbound", "child_execution_id", "derive_outbound",
            "episode_containing", "episode_outbound", "still_awaited"]
-from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus, ParentInstance
+from durable.core.history import (
+    EventType,
+    HistoryEvent,
+    OrchestrationRuntimeStatus,
+    ParentInstance,
+    TraceContext,
+)
 from durable.core.messages import TaskMessage
+from durable.runtime import tracing
+from durable.runtime.trace_context import orchestration_context
 
 # Activities of one execution queued and unanswered at most (see the module's docstring).
 DISPATCH_WINDOW = 1000
@@ -50,12 +58,18 @@ def derive_outbound(
     episode_events: Iterable[HistoryEvent],
     now: datetime,
 ) -> list[Outbound]:
-    """The messages an episode's committed events ask for, in history order."""
+    """The messages an episode's committed events ask for, in history order. While tracing
+    is on, the work they start carries the orchestration span's context (as Durable Task's
+    `ParentTraceContext`), derived, so that a re-sent message carries the same."""
     out: list[Outbound] = []
+    trace = (
+        orchestration_context(instance_id, execution_id, started.trace_context)
+        if tracing.active() else None
+    )
     for ev in episode_events:
         msg = _message_for(instance_id, execution_id, started, ev, now)
         if msg is not None:
-            out.append(msg)
+            out.append(msg if trace is None else _traced(msg, trace))
     return out
 
 
@@ -92,11 +106,20 @@ def episode_outbound(
         # A finished execution sends what its last episode scheduled, as without a window,
         # but none of the earlier work items still held back: no one awaits them any more.
         first = max(first, before)
-    for ev in scheduled[first:last]:
-        msg = _message_for(instance_id, execution_id, started, ev, now)
-        if msg is not None:
-            out.append(msg)
+    out += derive_outbound(instance_id, execution_id, started, scheduled[first:last], now)
     return out
+
+
+# The messages that start work of their own: an activity, a sub-orchestration, an event.
+_TRACED = frozenset({EventType.TaskScheduled, EventType.ExecutionStarted, EventType.EventRaised})
+
+
+def _traced(o: Outbound, trace: TraceContext) -> Outbound:
+    event = o.message.event
+    if event.event_type not in _TRACED:
+        return o
+    message = replace(o.message, event=event.replace(trace_context=trace))
+    return replace(o, message=message)
 
 
 def _message_for(

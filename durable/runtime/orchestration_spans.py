@@ -1,0 +1,113 @@
+"""The spans of an orchestration episode, built from its outcome once it is committed.
+
+An episode emits its own span, and, for every execution that ended in it (completed,
+failed, terminated, or continued as new), that execution's span: start time from its
+ExecutionStarted event, timers and external events as span events at the time the
+orchestration received them. Both are emitted only after the commit, so a replay (which
+never commits these events again) or a conflict retry never emits one twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus
+from durable.runtime import tracing
+from durable.runtime.generations import EndedExecution, EpisodeOutcome
+from durable.runtime.trace_context import orchestration_context
+
+EpisodeTrace = Callable[[int, int], None]
+
+
+def _ns(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000_000)
+
+
+@dataclass(frozen=True)
+class _Execution:
+    instance_id: str
+    hub: str
+    started: HistoryEvent
+
+    def attributes(self) -> dict[str, str | int]:
+        started = self.started
+        attrs: dict[str, str | int] = {
+            tracing.TYPE: "orchestration",
+            tracing.TASK_NAME: started.name or "",
+            tracing.INSTANCE_ID: self.instance_id,
+            tracing.EXECUTION_ID: started.execution_id or "",
+            tracing.TASK_HUB: self.hub,
+        }
+        if started.version:
+            attrs[tracing.TASK_VERSION] = started.version
+        return attrs
+
+
+def episode_trace(instance_id: str, hub: str, outcome: EpisodeOutcome) -> EpisodeTrace:
+    """What to emit once the episode's events are committed: `emit(start_ns, end_ns)`."""
+    current = _Execution(instance_id, hub, outcome.started)
+    ended = [*outcome.ended_generations]
+    if outcome.status.is_terminal:
+        ended.append(
+            EndedExecution(outcome.started, outcome.full_history, outcome.status,
+                           outcome.failure_details.error_message
+                           if outcome.failure_details else None)
+        )
+    episode = sum(1 for e in outcome.full_history if e.event_type is EventType.OrchestratorStarted)
+
+    def emit(start_ns: int, end_ns: int) -> None:
+        own = orchestration_context(
+            instance_id, outcome.execution_id, outcome.started.trace_context
+        )
+        attrs = {**current.attributes(), tracing.EPISODE: episode,
+                 tracing.STATUS: outcome.status.name}
+        tracing.emit(tracing.Finished(
+            tracing.span_name("episode", outcome.started.name or "", outcome.started.version),
+            "internal", attrs, start_ns, end_ns, parent=own,
+        ))
+        for execution in ended:
+            tracing.emit(_execution_span(_Execution(instance_id, hub, execution.started),
+                                         execution, end_ns))
+
+    return emit
+
+
+def _execution_span(execution: _Execution, ended: EndedExecution, end_ns: int) -> tracing.Finished:
+    started = ended.started
+    failed = ended.status is OrchestrationRuntimeStatus.Failed
+    return tracing.Finished(
+        tracing.span_name("orchestration", started.name or "", started.version),
+        "server",
+        {**execution.attributes(), tracing.STATUS: ended.status.name},
+        _ns(started.timestamp),
+        end_ns,
+        parent=started.trace_context,
+        error=(ended.failure or "the orchestration failed") if failed else None,
+        events=span_events(ended.history),
+        own=orchestration_context(
+            execution.instance_id, started.execution_id or "", started.trace_context
+        ),
+    )
+
+
+def span_events(history: Sequence[HistoryEvent]) -> list[tracing.SpanEvent]:
+    """Timers that fired and external events that arrived, at the start of the episode that
+    received them (when the orchestration saw them)."""
+    out: list[tracing.SpanEvent] = []
+    seen = history[0].timestamp if history else None
+    for e in history:
+        if e.event_type is EventType.OrchestratorStarted:
+            seen = e.timestamp
+        elif e.event_type is EventType.TimerFired and seen is not None:
+            attrs: dict[str, str | int] = {tracing.TYPE: "timer", tracing.TASK_ID: e.timer_id or 0}
+            if e.fire_at is not None:
+                attrs[tracing.FIRE_AT] = e.fire_at.isoformat()
+            out.append(tracing.SpanEvent("timer", _ns(seen), attrs))
+        elif e.event_type is EventType.EventRaised and seen is not None:
+            out.append(tracing.SpanEvent(
+                f"event:{e.name or ''}", _ns(seen),
+                {tracing.TYPE: "event", tracing.EVENT_NAME: e.name or ""},
+            ))
+    return out

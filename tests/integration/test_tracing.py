@@ -1,0 +1,143 @@
+"""OpenTelemetry spans of workflows run through queues and tables (in-process pump), caught
+by the SDK's in-memory exporter: the span tree, failures, retries, timers and events, the
+caller's trace context from an HTTP start."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from opentelemetry import trace
+
+from durable.core.status import OrchestrationRuntimeStatus as S
+from durable.storage.settings import TaskHubSettings
+from tests.integration.test_client_apps import running
+from tests.integration.test_http_api import call
+from tests.support.hubs import running_hub, wait_for_status
+from tests.support.spans import Span, by_name, duplicate_ids, in_memory_exporter, one, recorded
+
+
+@pytest.fixture(params=[True, False], ids=["sessions", "replay"])
+def settings(
+    connection_string: str, hub_name: str, request: pytest.FixtureRequest
+) -> TaskHubSettings:
+    in_memory_exporter()
+    return TaskHubSettings(
+        hub_name=hub_name,
+        connection_string=connection_string,
+        extended_sessions_enabled=request.param,
+    )
+
+
+def children(spans: list[Span], parent: Span) -> list[Span]:
+    return [s for s in spans if s.parent_id == parent.span_id and s.trace_id == parent.trace_id]
+
+
+async def test_sequence_is_one_tree_under_the_callers_span(settings: TaskHubSettings) -> None:
+    tracer = trace.get_tracer("test")
+    async with running_hub(settings) as r:
+        with tracer.start_as_current_span("caller") as caller:
+            iid = await r.client.start_new("hello_sequence")
+        st = await wait_for_status(r.client, iid)
+        assert st.runtime_status is S.Completed
+    spans = recorded(settings.hub_name)
+    create = one(spans, "create_orchestration:hello_sequence", iid)
+    assert create.kind == "PRODUCER"
+    assert create.parent_id == f"{caller.get_span_context().span_id:016x}"
+    orchestration = one(spans, "orchestration:hello_sequence", iid)
+    assert orchestration.kind == "SERVER" and orchestration.parent_id == create.span_id
+    assert orchestration.attributes["durabletask.task.status"] == "Completed"
+    assert orchestration.attributes["durabletask.type"] == "orchestration"
+    assert orchestration.error is None
+    under = children(spans, orchestration)
+    activities = by_name(under, "activity:say_hello")
+    assert len(activities) == 3
+    assert sorted(a.attributes["durabletask.task.task_id"] for a in activities) == [0, 1, 2]
+    assert all(a.kind == "SERVER" and a.attributes["durabletask.task.status"] == "Completed"
+               for a in activities)
+    episodes = by_name(under, "episode:hello_sequence")
+    assert sorted(e.attributes["durabletask.episode"] for e in episodes) == [1, 2, 3, 4]
+    # Every span of the instance is in the tree: nothing emitted twice, nothing orphaned.
+    mine = [s for s in spans if s.instance_id == iid]
+    assert len(mine) == 1 + 1 + 3 + 4 and duplicate_ids(mine) == []
+
+
+async def test_fan_out_activities_are_siblings(settings: TaskHubSettings) -> None:
+    async with running_hub(settings) as r:
+        iid = await r.client.start_new("fan_out", client_input=12)
+        assert (await wait_for_status(r.client, iid)).output == 12
+    spans = recorded(settings.hub_name)
+    orchestration = one(spans, "orchestration:fan_out", iid)
+    activities = by_name(children(spans, orchestration), "activity:say_hello")
+    assert len(activities) == 12
+    assert len({a.attributes["durabletask.task.task_id"] for a in activities}) == 12
+    # The orchestration span spans its activities (its start is the ExecutionStarted time).
+    assert all(a.start_ns >= orchestration.start_ns for a in activities)
+
+
+async def test_sub_orchestrations_are_children_and_failures_are_errors(
+    settings: TaskHubSettings,
+) -> None:
+    async with running_hub(settings) as r:
+        iid = await r.client.start_new("parent_of_two")
+        assert (await wait_for_status(r.client, iid, timeout=60)).runtime_status is S.Completed
+    spans = recorded(settings.hub_name)
+    parent = one(spans, "orchestration:parent_of_two", iid)
+    subs = by_name(children(spans, parent), "orchestration:")
+    assert sorted(s.name for s in subs) == [
+        "orchestration:fan_out", "orchestration:fan_out", "orchestration:hello_sequence",
+        "orchestration:unhandled_failure",
+    ]
+    failed = next(s for s in subs if s.name == "orchestration:unhandled_failure")
+    assert failed.attributes["durabletask.task.status"] == "Failed"
+    assert failed.error is not None and "cannot book" in failed.error
+    activity = one(children(spans, failed), "activity:always_fails", failed.instance_id or "")
+    assert activity.error is not None and "cannot book" in activity.error
+    assert activity.attributes["durabletask.task.status"] == "Failed"
+    assert parent.error is None and {s.trace_id for s in spans if s.instance_id and
+                                     s.instance_id.startswith(iid)} == {parent.trace_id}
+
+
+async def test_retries_are_separate_spans(settings: TaskHubSettings) -> None:
+    key = f"retry-{settings.extended_sessions_enabled}-{settings.hub_name}"
+    async with running_hub(settings) as r:
+        iid = await r.client.start_new("with_retry", client_input=key)
+        assert (await wait_for_status(r.client, iid)).output == "ok after 3"
+    spans = recorded(settings.hub_name)
+    orchestration = one(spans, "orchestration:with_retry", iid)
+    attempts = by_name(children(spans, orchestration), "activity:flaky")
+    assert len(attempts) == 3
+    assert len({a.attributes["durabletask.task.task_id"] for a in attempts}) == 3
+    assert sorted(a.error is not None for a in attempts) == [False, True, True]
+    assert all("flaky failure" in (a.error or "flaky failure") for a in attempts)
+
+
+async def test_timers_and_external_events_are_span_events(settings: TaskHubSettings) -> None:
+    async with running_hub(settings) as r:
+        timer = await r.client.start_new("short_timer")
+        waiting = await r.client.start_new("wait_event")
+        await r.client.raise_event(waiting, "approval", {"ok": True})
+        await wait_for_status(r.client, timer)
+        await wait_for_status(r.client, waiting)
+    spans = recorded(settings.hub_name)
+    assert one(spans, "orchestration:short_timer", timer).events == ("timer",)
+    assert one(spans, "orchestration:wait_event", waiting).events == ("event:approval",)
+
+
+async def test_http_start_continues_the_callers_traceparent(
+    connection_string: str, hub_name: str
+) -> None:
+    in_memory_exporter()
+    caller_trace, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    headers = {"traceparent": f"00-{caller_trace}-{caller_span}-01"}
+    async with running(hub_name, connection_string) as env:
+        resp = await call(env, "POST", "orchestrators/hello_sequence", headers=headers)
+        assert resp.status_code == 202, resp.get_body()
+        iid = str(json.loads(resp.get_body())["id"])
+        await wait_for_status(env.client, iid)
+    spans = recorded(hub_name)
+    create = one(spans, "create_orchestration:hello_sequence", iid)
+    assert (create.trace_id, create.parent_id) == (caller_trace, caller_span)
+    orchestration = one(spans, "orchestration:hello_sequence", iid)
+    assert orchestration.trace_id == caller_trace
+    assert len(by_name(children(spans, orchestration), "activity:")) == 3
