@@ -77,6 +77,7 @@ class DurableWorker:
             rollback=settings.rollback_entity_operations_on_exceptions,
             reorder_window=settings.entity_message_reorder_window,
             default_version=settings.default_version,
+            hub_name=settings.hub_name,
         )
         # One pipeline per kind of instance, each with its host.json concurrency limit.
         self.episodes = EpisodePipeline(

@@ -13,7 +13,7 @@ from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.storage.settings import TaskHubSettings
 from tests.integration.test_client_apps import running
 from tests.integration.test_http_api import call
-from tests.support.hubs import running_hub, wait_for_status
+from tests.support.hubs import poll_until, running_hub, wait_for_status
 from tests.support.spans import Span, by_name, duplicate_ids, in_memory_exporter, one, recorded
 
 
@@ -141,3 +141,30 @@ async def test_http_start_continues_the_callers_traceparent(
     orchestration = one(spans, "orchestration:hello_sequence", iid)
     assert orchestration.trace_id == caller_trace
     assert len(by_name(children(spans, orchestration), "activity:")) == 3
+
+
+async def test_entity_operations_are_children_of_the_calling_orchestration(
+    settings: TaskHubSettings,
+) -> None:
+    from tests.integration import entity_functions  # noqa: F401  (registers the entities)
+
+    key = f"traced-{settings.extended_sessions_enabled}"
+    async with running_hub(settings) as r:
+        adder = await r.client.start_new("ent_add_twice", client_input=key)
+        failing = await r.client.start_new("ent_call_failing", client_input=key + "-f")
+        assert (await wait_for_status(r.client, adder)).output == 2
+        assert (await wait_for_status(r.client, failing)).runtime_status is S.Completed
+        # The signal's operation may run in a batch after the orchestration completed.
+        await poll_until(lambda: _has_spans(settings.hub_name, "entity:tally:add", 2))
+    spans = recorded(settings.hub_name)
+    orchestration = one(spans, "orchestration:ent_add_twice", adder)
+    ops = [s for s in by_name(spans, "entity:tally:add") if s.instance_id == f"@tally@{key}"]
+    assert len(ops) == 2 and {s.parent_id for s in ops} == {orchestration.span_id}
+    assert all(s.attributes["durabletask.entity.operation"] == "add" for s in ops)
+    failed = one(spans, "entity:tally:fail_after_add", f"@tally@{key}-f")
+    assert failed.error == "cannot add that"
+    assert failed.parent_id == one(spans, "orchestration:ent_call_failing", failing).span_id
+
+
+async def _has_spans(hub: str, name: str, count: int) -> bool:
+    return len(by_name(recorded(hub), name)) >= count
