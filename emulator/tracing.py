@@ -12,6 +12,7 @@ with no provider set, nothing here costs more than one check.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -34,7 +35,8 @@ _INSTALL = "pip install 'durable-azure-storage[otel]' (opentelemetry-api and ope
 
 def setup(target: str, service_name: str) -> None:
     """Export every span as it ends: pretty JSON on stdout when `target` is "-", else one
-    JSON object per line appended to the file `target`."""
+    JSON object per line appended to the file `target`. The service is named after the app's
+    folder unless `OTEL_SERVICE_NAME` says otherwise (the `OTEL_*` resource variables apply)."""
     try:
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -56,7 +58,8 @@ def setup(target: str, service_name: str) -> None:
             return json.dumps(json.loads(span.to_json()), separators=(",", ":")) + "\n"
 
         exporter = ConsoleSpanExporter(out=out, formatter=one_line)
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    named = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": service_name}
+    provider = TracerProvider(resource=Resource.create(named))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     otel_trace.set_tracer_provider(provider)
 

@@ -69,12 +69,17 @@ def span_name(kind: str, name: str, version: str | None = None) -> str:
     return f"{kind}:{name}@{version}" if version else f"{kind}:{name}"
 
 
+_on = False  # once a provider is set it stays set (OpenTelemetry allows no replacing it)
+
+
 def active() -> bool:
     """Whether spans are recorded: the API is installed and a tracer provider is set."""
-    if otel_trace is None:
-        return False
+    global _on
+    if _on or otel_trace is None:
+        return _on
     provider = otel_trace.get_tracer_provider()
-    return not isinstance(provider, otel_trace.ProxyTracerProvider | otel_trace.NoOpTracerProvider)
+    _on = not isinstance(provider, otel_trace.ProxyTracerProvider | otel_trace.NoOpTracerProvider)
+    return _on
 
 
 def _kind(name: str) -> Any:
