@@ -168,3 +168,15 @@ async def test_entity_operations_are_children_of_the_calling_orchestration(
 
 async def _has_spans(hub: str, name: str, count: int) -> bool:
     return len(by_name(recorded(hub), name)) >= count
+
+
+async def test_a_terminated_instance_gets_its_span_once(settings: TaskHubSettings) -> None:
+    async with running_hub(settings) as r:
+        iid = await r.client.start_new("wait_event")
+        await wait_for_status(r.client, iid, (S.Running,))
+        await r.client.terminate(iid, "no longer needed")
+        assert (await wait_for_status(r.client, iid)).runtime_status is S.Terminated
+    spans = recorded(settings.hub_name)
+    orchestration = one(spans, "orchestration:wait_event", iid)
+    assert orchestration.attributes["durabletask.task.status"] == "Terminated"
+    assert orchestration.error is None
