@@ -52,3 +52,25 @@ def test_with_the_api_and_no_provider_nothing_is_traced() -> None:
     check = "\nimport opentelemetry.trace\nassert tracing.current() is None\n"
     done = _run(_WORKLOAD + check)
     assert done.returncode == 0, done.stderr
+
+
+def test_trace_without_the_sdk_says_what_to_install() -> None:
+    code = textwrap.dedent("""
+        import sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.startswith("opentelemetry.sdk"):
+                    raise ImportError("blocked: " + name)
+        sys.meta_path.insert(0, Block())
+        from emulator import tracing
+        from emulator.errors import ConfigError
+        try:
+            tracing.setup("-", "app")
+        except ConfigError as exc:
+            print(exc, exc.args)
+        else:
+            raise SystemExit("no error")
+    """)
+    done = _run(code)
+    assert done.returncode == 0, done.stderr
+    assert "durable-azure-storage[otel]" in done.stdout
