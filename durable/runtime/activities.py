@@ -19,8 +19,7 @@ from durable.core.history import EventType, FailureDetails, HistoryEvent
 from durable.core.messages import TaskMessage
 from durable.core.registry import DurableKind, DurableRegistry
 from durable.errors import ActivityNotFoundError
-from durable.runtime import stats
-from durable.runtime import tracing
+from durable.runtime import stats, tracing
 from durable.runtime.clock import Clock
 from durable.runtime.http_activity import HttpActivity
 
