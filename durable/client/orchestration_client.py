@@ -31,12 +31,12 @@ from durable.client.arguments import (
 from durable.client.entity_operations import EntityOperations
 from durable.client.history_view import history_for_status
 from durable.client.instances import claim_instance, query_page
-from durable.client.starts import send_start
 from durable.client.status import (
     DurableOrchestrationStatus,
     PurgeHistoryResult,
     status_from_record,
 )
+from durable.client.traced_sends import send_event, send_start
 from durable.core import serialization
 from durable.core.entities import is_entity_id
 from durable.core.history import EventType, HistoryEvent
@@ -397,7 +397,7 @@ class DurableOrchestrationClient(EntityOperations):
 
     async def _send(self, instance_id: str, event: HistoryEvent) -> None:
         hub = await self._taskhub()
-        await hub.queues.send(TaskMessage(uuid.uuid4().hex, instance_id, event, None))
+        await send_event(hub, TaskMessage(uuid.uuid4().hex, instance_id, event, None))
 
     def _other(self, task_hub: str | None, connection: str | None) -> DurableOrchestrationClient:
         """The client of another hub or account.

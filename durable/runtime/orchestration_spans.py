@@ -86,6 +86,8 @@ def _execution_span(execution: _Execution, ended: EndedExecution, end_ns: int) -
         parent=started.trace_context,
         error=(ended.failure or "the orchestration failed") if failed else None,
         events=span_events(ended.history),
+        links=[e.trace_context for e in ended.history
+               if e.event_type is EventType.EventRaised and e.trace_context is not None],
         own=orchestration_context(
             execution.instance_id, started.execution_id or "", started.trace_context
         ),

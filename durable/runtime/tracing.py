@@ -181,6 +181,8 @@ class Finished:
     error: str | None = None
     events: Sequence[SpanEvent] = ()
     own: TraceContext | None = None
+    # Spans this one follows from without being their child (the senders of its events).
+    links: Sequence[TraceContext] = ()
 
 
 def emit(done: Finished) -> None:
@@ -191,11 +193,21 @@ def emit(done: Finished) -> None:
         tracer = _tracer()
         live = tracer.start_span(
             done.name, context=_context_of(done.parent), kind=_kind(done.kind),
-            attributes=dict(done.attributes), start_time=done.start_ns,
+            attributes=dict(done.attributes), links=_links(done.links),
+            start_time=done.start_ns,
         )
         _finish(live, done)
     except Exception:
         log.warning("Could not emit the span %r", done.name, exc_info=True)
+
+
+def _links(contexts: Sequence[TraceContext]) -> list[Any]:
+    links = []
+    for ctx in contexts:
+        span_ctx = otel_trace.get_current_span(_context_of(ctx)).get_span_context()
+        if span_ctx.is_valid:
+            links.append(otel_trace.Link(span_ctx))
+    return links
 
 
 def _finish(live: Any, done: Finished) -> None:
@@ -224,7 +236,8 @@ def _emit_with_ids(done: Finished) -> bool:
     try:
         live = tracer.start_span(
             done.name, context=_context_of(done.parent), kind=_kind(done.kind),
-            attributes=dict(done.attributes), start_time=done.start_ns,
+            attributes=dict(done.attributes), links=_links(done.links),
+            start_time=done.start_ns,
         )
     finally:
         _FIXED.reset(token)

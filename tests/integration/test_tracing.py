@@ -121,7 +121,13 @@ async def test_timers_and_external_events_are_span_events(settings: TaskHubSetti
         await wait_for_status(r.client, waiting)
     spans = recorded(settings.hub_name)
     assert one(spans, "orchestration:short_timer", timer).events == ("timer",)
-    assert one(spans, "orchestration:wait_event", waiting).events == ("event:approval",)
+    receiver = one(spans, "orchestration:wait_event", waiting)
+    assert receiver.events == ("event:approval",)
+    # The client's send is a producer span the receiving orchestration's span links to.
+    sent = [s for s in by_name(spans, "orchestration_event:approval")
+            if s.attributes["durabletask.event.target_instance_id"] == waiting]
+    assert len(sent) == 1 and sent[0].kind == "PRODUCER"
+    assert receiver.links == (sent[0].span_id,)
 
 
 async def test_http_start_continues_the_callers_traceparent(

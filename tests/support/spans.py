@@ -40,6 +40,7 @@ class Span:
     error: str | None
     events: tuple[str, ...]
     start_ns: int = 0
+    links: tuple[str, ...] = ()
 
     @property
     def instance_id(self) -> str | None:
@@ -57,6 +58,7 @@ def from_sdk(span: ReadableSpan) -> Span:
         dict(span.attributes or {}), error or ("" if span.status.status_code.name == "ERROR"
                                                else None),
         tuple(e.name for e in span.events), span.start_time or 0,
+        tuple(f"{link.context.span_id:016x}" for link in span.links),
     )
 
 
@@ -71,6 +73,8 @@ def from_json_line(line: str) -> Span:
         data["parent_id"].removeprefix("0x") if data.get("parent_id") else None,
         dict(data.get("attributes") or {}), (status.get("description") or "") if failed else None,
         tuple(e["name"] for e in data.get("events") or ()),
+        links=tuple(link["context"]["span_id"].removeprefix("0x")
+                    for link in data.get("links") or ()),
     )
 
 
