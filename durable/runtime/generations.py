@@ -36,6 +36,8 @@ class EndedExecution:
     history: list[HistoryEvent]
     status: OrchestrationRuntimeStatus
     failure: str | None = None
+    # Where this episode's events start in `history` (the rest was committed before).
+    new_from: int = 0
 
 
 @dataclass
@@ -160,7 +162,8 @@ def run_generations(
     ended: list[EndedExecution] = []
     while result.status is OrchestrationRuntimeStatus.ContinuedAsNew:
         generations += 1
-        ended.append(EndedExecution(started, [*past, *result.new_history], result.status))
+        ended.append(EndedExecution(started, [*past, *result.new_history], result.status,
+                                    new_from=len(past)))
         started = ev.execution_started(
             now,
             name=name,

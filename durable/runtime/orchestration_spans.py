@@ -13,10 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus
+from durable.core.history import (
+    EventType,
+    HistoryEvent,
+    OrchestrationRuntimeStatus,
+    TraceContext,
+)
 from durable.runtime import tracing
 from durable.runtime.generations import EndedExecution, EpisodeOutcome
-from durable.runtime.trace_context import orchestration_context
+from durable.runtime.trace_context import orchestration_context, task_context
 
 EpisodeTrace = Callable[[int, int], None]
 
@@ -44,32 +49,46 @@ class _Execution:
             attrs[tracing.TASK_VERSION] = started.version
         return attrs
 
+    def context(self) -> TraceContext:
+        """The execution's orchestration span context (derived, see trace_context.py)."""
+        started = self.started
+        return orchestration_context(
+            self.instance_id, started.execution_id or "", started.trace_context
+        )
+
+    def task(self, task_id: int) -> TraceContext:
+        """The context of the client span of the execution's task `task_id`."""
+        started = self.started
+        return task_context(
+            self.instance_id, started.execution_id or "", task_id, started.trace_context
+        )
+
 
 def episode_trace(instance_id: str, hub: str, outcome: EpisodeOutcome) -> EpisodeTrace:
     """What to emit once the episode's events are committed: `emit(start_ns, end_ns)`."""
-    current = _Execution(instance_id, hub, outcome.started)
-    ended = [*outcome.ended_generations]
-    if outcome.status.is_terminal:
-        ended.append(
-            EndedExecution(outcome.started, outcome.full_history, outcome.status,
-                           outcome.failure_details.error_message
-                           if outcome.failure_details else None)
-        )
+    current = EndedExecution(
+        outcome.started, outcome.full_history, outcome.status,
+        outcome.failure_details.error_message if outcome.failure_details else None,
+        new_from=outcome.start_seq,
+    )
+    generations = [*outcome.ended_generations, current]
+    ended = generations if outcome.status.is_terminal else generations[:-1]
     episode = sum(1 for e in outcome.full_history if e.event_type is EventType.OrchestratorStarted)
 
     def emit(start_ns: int, end_ns: int) -> None:
-        own = orchestration_context(
-            instance_id, outcome.execution_id, outcome.started.trace_context
-        )
-        attrs = {**current.attributes(), tracing.EPISODE: episode,
+        execution = _Execution(instance_id, hub, outcome.started)
+        attrs = {**execution.attributes(), tracing.EPISODE: episode,
                  tracing.STATUS: outcome.status.name}
         tracing.emit(tracing.Finished(
             tracing.span_name("episode", outcome.started.name or "", outcome.started.version),
-            "internal", attrs, start_ns, end_ns, parent=own,
+            "internal", attrs, start_ns, end_ns, parent=execution.context(),
         ))
-        for execution in ended:
-            tracing.emit(_execution_span(_Execution(instance_id, hub, execution.started),
-                                         execution, end_ns))
+        for generation in generations:
+            for span in task_spans(_Execution(instance_id, hub, generation.started), generation):
+                tracing.emit(span)
+        for generation in ended:
+            tracing.emit(_execution_span(_Execution(instance_id, hub, generation.started),
+                                         generation, end_ns))
 
     return emit
 
@@ -88,9 +107,7 @@ def _execution_span(execution: _Execution, ended: EndedExecution, end_ns: int) -
         events=span_events(ended.history),
         links=[e.trace_context for e in ended.history
                if e.event_type is EventType.EventRaised and e.trace_context is not None],
-        own=orchestration_context(
-            execution.instance_id, started.execution_id or "", started.trace_context
-        ),
+        own=execution.context(),
     )
 
 
@@ -112,4 +129,50 @@ def span_events(history: Sequence[HistoryEvent]) -> list[tracing.SpanEvent]:
                 f"event:{e.name or ''}", _ns(seen),
                 {tracing.TYPE: "event", tracing.EVENT_NAME: e.name or ""},
             ))
+    return out
+
+
+# Completions, by the kind of client span they end (activity or sub-orchestration).
+_ENDS = {
+    EventType.TaskCompleted: ("activity", EventType.TaskScheduled),
+    EventType.TaskFailed: ("activity", EventType.TaskScheduled),
+    EventType.SubOrchestrationInstanceCompleted: (
+        "orchestration", EventType.SubOrchestrationInstanceCreated),
+    EventType.SubOrchestrationInstanceFailed: (
+        "orchestration", EventType.SubOrchestrationInstanceCreated),
+}
+
+
+def task_spans(execution: _Execution, generation: EndedExecution) -> list[tracing.Finished]:
+    """Durable Task's client spans of the tasks this episode received the answer of: from
+    scheduling to the episode that received the answer, the parent of the task's own span
+    (the activity execution, the sub-orchestration), with ids derived from the task id."""
+    history = generation.history
+    scheduled = {e.event_id: e for e in history
+                 if e.event_type in (EventType.TaskScheduled,
+                                     EventType.SubOrchestrationInstanceCreated)}
+    out: list[tracing.Finished] = []
+    seen = history[0].timestamp if history else None
+    for i, e in enumerate(history):
+        if e.event_type is EventType.OrchestratorStarted:
+            seen = e.timestamp
+        end = _ENDS.get(e.event_type)
+        if end is None or i < generation.new_from or seen is None:
+            continue
+        kind, scheduling = end
+        task = scheduled.get(e.task_scheduled_id if e.task_scheduled_id is not None else -1)
+        if task is None or task.event_type is not scheduling:
+            continue
+        attrs = {**execution.attributes(), tracing.TYPE: kind,
+                 tracing.TASK_NAME: task.name or "", tracing.TASK_ID: task.event_id,
+                 tracing.STATUS: "Failed" if e.failure_details else "Completed"}
+        if kind == "orchestration":
+            attrs[tracing.INSTANCE_ID] = task.instance_id or ""
+        attrs.pop(tracing.EXECUTION_ID, None)
+        out.append(tracing.Finished(
+            tracing.span_name(kind, task.name or "", task.version), "client", attrs,
+            _ns(task.timestamp), _ns(seen), parent=execution.context(),
+            error=e.failure_details.error_message if e.failure_details else None,
+            own=execution.task(task.event_id),
+        ))
     return out

@@ -32,11 +32,10 @@ from durable.core.history import (
     HistoryEvent,
     OrchestrationRuntimeStatus,
     ParentInstance,
-    TraceContext,
 )
 from durable.core.messages import TaskMessage
 from durable.runtime import tracing
-from durable.runtime.trace_context import orchestration_context
+from durable.runtime.trace_context import orchestration_context, task_context
 
 # Activities of one execution queued and unanswered at most (see the module's docstring).
 DISPATCH_WINDOW = 1000
@@ -59,17 +58,14 @@ def derive_outbound(
     now: datetime,
 ) -> list[Outbound]:
     """The messages an episode's committed events ask for, in history order. While tracing
-    is on, the work they start carries the orchestration span's context (as Durable Task's
+    is on, the work they start carries a trace context (as Durable Task's
     `ParentTraceContext`), derived, so that a re-sent message carries the same."""
     out: list[Outbound] = []
-    trace = (
-        orchestration_context(instance_id, execution_id, started.trace_context)
-        if tracing.active() else None
-    )
+    traced = tracing.active()
     for ev in episode_events:
         msg = _message_for(instance_id, execution_id, started, ev, now)
         if msg is not None:
-            out.append(msg if trace is None else _traced(msg, trace))
+            out.append(_traced(msg, instance_id, execution_id, started) if traced else msg)
     return out
 
 
@@ -110,15 +106,21 @@ def episode_outbound(
     return out
 
 
-# The messages that start work of their own: an activity, a sub-orchestration, an event.
-_TRACED = frozenset({EventType.TaskScheduled, EventType.ExecutionStarted, EventType.EventRaised})
-
-
-def _traced(o: Outbound, trace: TraceContext) -> Outbound:
+def _traced(o: Outbound, instance_id: str, execution_id: str, started: HistoryEvent) -> Outbound:
+    """The message with the context of the span it continues: a work item or a
+    sub-orchestration start that of its task's client span, an event sent to another
+    instance that of the sending orchestration."""
     event = o.message.event
-    if event.event_type not in _TRACED:
+    if event.event_type is EventType.TaskScheduled:
+        ctx = task_context(instance_id, execution_id, event.event_id, started.trace_context)
+    elif event.event_type is EventType.ExecutionStarted and event.parent is not None:
+        task_id = event.parent.task_schedule_id
+        ctx = task_context(instance_id, execution_id, task_id, started.trace_context)
+    elif event.event_type is EventType.EventRaised:
+        ctx = orchestration_context(instance_id, execution_id, started.trace_context)
+    else:
         return o
-    message = replace(o.message, event=event.replace(trace_context=trace))
+    message = replace(o.message, event=event.replace(trace_context=ctx))
     return replace(o, message=message)
 
 

@@ -177,7 +177,11 @@ class EpisodePipeline:
         )
         if decision.trace is not None:
             # Committed: this episode's work happened exactly once, whatever follows.
-            decision.trace(began, time.time_ns())
+            try:
+                decision.trace(began, time.time_ns())
+            except Exception:  # tracing must never fail an episode that committed
+                log.warning("Could not emit the spans of an episode of '%s'", instance_id,
+                            exc_info=True)
         crash_point("after_commit")
         live = loaded.session
         write_row = live is None or live.written != decision.visible

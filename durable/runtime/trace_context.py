@@ -59,3 +59,15 @@ def orchestration_context(
     span_id = _digest("span", instance_id, execution_id)[:16]
     state = started.trace_state if started is not None and parent is not None else None
     return TraceContext(traceparent(trace_id, span_id, flags), state)
+
+
+def task_context(
+    instance_id: str, execution_id: str, task_id: int, started: TraceContext | None
+) -> TraceContext:
+    """The trace context of the client span of one scheduled task (an activity or a
+    sub-orchestration, Durable Task's `activity:{name}` / `orchestration:{name}` client
+    span): in the orchestration's trace, with a span id of its own, derived as well."""
+    orchestration = orchestration_context(instance_id, execution_id, started)
+    trace_id, _, flags = parse_traceparent(orchestration.trace_parent) or ("", "", SAMPLED)
+    span_id = _digest("task", instance_id, execution_id, str(task_id))[:16]
+    return TraceContext(traceparent(trace_id, span_id, flags), orchestration.trace_state)

@@ -33,6 +33,23 @@ def children(spans: list[Span], parent: Span) -> list[Span]:
     return [s for s in spans if s.parent_id == parent.span_id and s.trace_id == parent.trace_id]
 
 
+def tasks(spans: list[Span], orchestration: Span, name: str) -> list[tuple[Span, Span]]:
+    """(client span, its one server span) of each task `name` the orchestration scheduled:
+    Durable Task's `activity:` / `orchestration:` client span, child of the orchestration,
+    over the span of the work itself."""
+    pairs = []
+    for client in by_name(children(spans, orchestration), name):
+        if client.kind != "CLIENT":
+            continue
+        (server,) = [s for s in children(spans, client) if s.kind == "SERVER"]
+        assert server.name == client.name
+        assert client.attributes["durabletask.task.task_id"] == (
+            server.attributes.get("durabletask.task.task_id",
+                                  client.attributes["durabletask.task.task_id"]))
+        pairs.append((client, server))
+    return pairs
+
+
 async def test_sequence_is_one_tree_under_the_callers_span(settings: TaskHubSettings) -> None:
     tracer = trace.get_tracer("test")
     async with running_hub(settings) as r:
@@ -50,16 +67,17 @@ async def test_sequence_is_one_tree_under_the_callers_span(settings: TaskHubSett
     assert orchestration.attributes["durabletask.type"] == "orchestration"
     assert orchestration.error is None
     under = children(spans, orchestration)
-    activities = by_name(under, "activity:say_hello")
-    assert len(activities) == 3
-    assert sorted(a.attributes["durabletask.task.task_id"] for a in activities) == [0, 1, 2]
-    assert all(a.kind == "SERVER" and a.attributes["durabletask.task.status"] == "Completed"
-               for a in activities)
+    pairs = tasks(spans, orchestration, "activity:say_hello")
+    assert len(pairs) == 3
+    assert sorted(c.attributes["durabletask.task.task_id"] for c, _ in pairs) == [0, 1, 2]
+    assert all(a.attributes["durabletask.task.status"] == "Completed" for _, a in pairs)
+    # A client span lasts from the scheduling to the answer, around the execution.
+    assert all(c.start_ns <= a.start_ns for c, a in pairs)
     episodes = by_name(under, "episode:hello_sequence")
     assert sorted(e.attributes["durabletask.episode"] for e in episodes) == [1, 2, 3, 4]
     # Every span of the instance is in the tree: nothing emitted twice, nothing orphaned.
     mine = [s for s in spans if s.instance_id == iid]
-    assert len(mine) == 1 + 1 + 3 + 4 and duplicate_ids(mine) == []
+    assert len(mine) == 1 + 1 + 3 + 3 + 4 and duplicate_ids(mine) == []
 
 
 async def test_fan_out_activities_are_siblings(settings: TaskHubSettings) -> None:
@@ -68,11 +86,11 @@ async def test_fan_out_activities_are_siblings(settings: TaskHubSettings) -> Non
         assert (await wait_for_status(r.client, iid)).output == 12
     spans = recorded(settings.hub_name)
     orchestration = one(spans, "orchestration:fan_out", iid)
-    activities = by_name(children(spans, orchestration), "activity:say_hello")
-    assert len(activities) == 12
-    assert len({a.attributes["durabletask.task.task_id"] for a in activities}) == 12
+    pairs = tasks(spans, orchestration, "activity:say_hello")
+    assert len(pairs) == 12
+    assert len({c.attributes["durabletask.task.task_id"] for c, _ in pairs}) == 12
     # The orchestration span spans its activities (its start is the ExecutionStarted time).
-    assert all(a.start_ns >= orchestration.start_ns for a in activities)
+    assert all(a.start_ns >= orchestration.start_ns for _, a in pairs)
 
 
 async def test_sub_orchestrations_are_children_and_failures_are_errors(
@@ -83,15 +101,16 @@ async def test_sub_orchestrations_are_children_and_failures_are_errors(
         assert (await wait_for_status(r.client, iid, timeout=60)).runtime_status is S.Completed
     spans = recorded(settings.hub_name)
     parent = one(spans, "orchestration:parent_of_two", iid)
-    subs = by_name(children(spans, parent), "orchestration:")
-    assert sorted(s.name for s in subs) == [
+    pairs = tasks(spans, parent, "orchestration:")
+    assert sorted(s.name for _, s in pairs) == [
         "orchestration:fan_out", "orchestration:fan_out", "orchestration:hello_sequence",
         "orchestration:unhandled_failure",
     ]
-    failed = next(s for s in subs if s.name == "orchestration:unhandled_failure")
+    client, failed = next(p for p in pairs if p[1].name == "orchestration:unhandled_failure")
     assert failed.attributes["durabletask.task.status"] == "Failed"
     assert failed.error is not None and "cannot book" in failed.error
-    activity = one(children(spans, failed), "activity:always_fails", failed.instance_id or "")
+    assert client.error is not None and "cannot book" in client.error
+    ((_, activity),) = tasks(spans, failed, "activity:always_fails")
     assert activity.error is not None and "cannot book" in activity.error
     assert activity.attributes["durabletask.task.status"] == "Failed"
     assert parent.error is None and {s.trace_id for s in spans if s.instance_id and
@@ -105,11 +124,13 @@ async def test_retries_are_separate_spans(settings: TaskHubSettings) -> None:
         assert (await wait_for_status(r.client, iid)).output == "ok after 3"
     spans = recorded(settings.hub_name)
     orchestration = one(spans, "orchestration:with_retry", iid)
-    attempts = by_name(children(spans, orchestration), "activity:flaky")
-    assert len(attempts) == 3
-    assert len({a.attributes["durabletask.task.task_id"] for a in attempts}) == 3
-    assert sorted(a.error is not None for a in attempts) == [False, True, True]
-    assert all("flaky failure" in (a.error or "flaky failure") for a in attempts)
+    pairs = tasks(spans, orchestration, "activity:flaky")
+    assert len(pairs) == 3
+    assert len({c.attributes["durabletask.task.task_id"] for c, _ in pairs}) == 3
+    for client, attempt in pairs:
+        assert (client.error is None) == (attempt.error is None)
+    assert sorted(a.error is not None for _, a in pairs) == [False, True, True]
+    assert all("flaky failure" in (a.error or "flaky failure") for _, a in pairs)
 
 
 async def test_timers_and_external_events_are_span_events(settings: TaskHubSettings) -> None:
@@ -146,7 +167,7 @@ async def test_http_start_continues_the_callers_traceparent(
     assert (create.trace_id, create.parent_id) == (caller_trace, caller_span)
     orchestration = one(spans, "orchestration:hello_sequence", iid)
     assert orchestration.trace_id == caller_trace
-    assert len(by_name(children(spans, orchestration), "activity:")) == 3
+    assert len(tasks(spans, orchestration, "activity:")) == 3
 
 
 async def test_entity_operations_are_children_of_the_calling_orchestration(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from durable.core.history import TraceContext
-from durable.runtime.trace_context import orchestration_context, parse_traceparent
+from durable.runtime.trace_context import orchestration_context, parse_traceparent, task_context
 
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -34,3 +34,13 @@ def test_ids_are_the_same_on_every_host_and_differ_per_execution() -> None:
     # A start without a valid caller trace gets a trace of its own, not a broken one.
     c = orchestration_context("inst", "exec", TraceContext("not-a-traceparent"))
     assert c == a
+
+
+def test_a_task_span_is_in_the_orchestrations_trace_with_an_id_per_task() -> None:
+    caller = TraceContext(CALLER)
+    orchestration = orchestration_context("inst", "exec", caller).trace_parent.split("-")
+    first = task_context("inst", "exec", 0, caller).trace_parent.split("-")
+    second = task_context("inst", "exec", 1, caller).trace_parent.split("-")
+    assert first[1] == second[1] == orchestration[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert len({first[2], second[2], orchestration[2]}) == 3
+    assert task_context("inst", "exec", 0, caller) == task_context("inst", "exec", 0, caller)
