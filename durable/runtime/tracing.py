@@ -14,8 +14,9 @@ Two ways to emit a span:
 - live, around work that happens now (`span`: an activity execution, a client's start);
 - afterwards, from recorded times (`emit`), for work whose span may only be written once
   it is committed (an episode, an entity operation) or once it is over (an orchestration,
-  whose span ids are fixed in advance by `trace_context.py`, so its children can name it
-  before it exists; that needs the OpenTelemetry SDK, see `_emit_with_ids`).
+  a task's client span), whose span ids are fixed in advance by `trace_context.py`, so that
+  its children can name it before it exists; that needs the OpenTelemetry SDK, see
+  `_emit_with_ids`.
 """
 
 from __future__ import annotations

@@ -51,12 +51,11 @@ class Span:
 def from_sdk(span: ReadableSpan) -> Span:
     ctx = span.context
     assert ctx is not None
-    error = span.status.description if span.status.status_code.name == "ERROR" else None
+    failed = span.status.status_code.name == "ERROR"
     return Span(
         span.name, span.kind.name, f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}",
         f"{span.parent.span_id:016x}" if span.parent else None,
-        dict(span.attributes or {}), error or ("" if span.status.status_code.name == "ERROR"
-                                               else None),
+        dict(span.attributes or {}), (span.status.description or "") if failed else None,
         tuple(e.name for e in span.events), span.start_time or 0,
         tuple(f"{link.context.span_id:016x}" for link in span.links),
     )
