@@ -49,6 +49,9 @@ def _start_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-reload", action="store_true",
                         help="do not restart the app when its .py files, host.json or "
                         "local.settings.json change")
+    parser.add_argument("--trace", nargs="?", const="-", default=None, metavar="FILE",
+                        help="export OpenTelemetry spans as they end: to the console, or "
+                        "as JSON lines to FILE (needs the otel extra)")
     # Set by the reloader for the host process it runs; not for people.
     parser.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--control-fd", type=int, default=None, help=argparse.SUPPRESS)
@@ -60,7 +63,7 @@ def _run_start(args: argparse.Namespace) -> int:
 
     setup_logging(args.verbose)
     options = StartOptions(args.script_root, args.port, args.verbose, args.host,
-                           tuple(args.functions), args.listen_fd, args.control_fd)
+                           tuple(args.functions), args.listen_fd, args.control_fd, args.trace)
     if not args.no_reload and os.name == "posix":
         from emulator import reloader
 

@@ -229,6 +229,11 @@ class Host:
 
 def run(options: StartOptions) -> tuple[int, bool]:
     """Run the host to completion; returns (exit code, whether invocations were left running)."""
+    if options.trace is not None:
+        from emulator import tracing
+
+        root = (options.script_root or Path.cwd()).resolve()
+        tracing.setup(options.trace, root.name)
     host = Host(options)
     code = asyncio.run(host.run())
     return code, host.stuck

@@ -24,6 +24,7 @@ class StartOptions:
     functions: tuple[str, ...] = ()  # --functions: only these (names or glob patterns)
     listen_fd: int | None = None  # set by the reloader: the listening socket
     control_fd: int | None = None  # set by the reloader: the link to it
+    trace: str | None = None  # --trace: where spans go ("-": the console), None: nowhere
 
 
 def port_in_use(port: int) -> PortInUseError:

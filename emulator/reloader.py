@@ -149,6 +149,8 @@ class Reloader:
                    "--control-fd", str(theirs.fileno())]
         if self.options.verbose:
             command.append("--verbose")
+        if self.options.trace is not None:
+            command += ["--trace", self.options.trace]
         if self.options.functions:
             command += ["--functions", *self.options.functions]
         self._sock.set_inheritable(True)

@@ -36,6 +36,7 @@ from durable.client.status import (
     PurgeHistoryResult,
     status_from_record,
 )
+from durable.client.traced_sends import send_event, send_start
 from durable.core import serialization
 from durable.core.entities import is_entity_id
 from durable.core.history import EventType, HistoryEvent
@@ -182,7 +183,7 @@ class DurableOrchestrationClient(EntityOperations):
             instance_id=instance_id,
             execution_id=execution_id,
         )
-        await hub.queues.send(TaskMessage(uuid.uuid4().hex, instance_id, started, execution_id))
+        await send_start(hub, TaskMessage(uuid.uuid4().hex, instance_id, started, execution_id))
         return instance_id
 
     # --- status -------------------------------------------------------------------------
@@ -396,7 +397,7 @@ class DurableOrchestrationClient(EntityOperations):
 
     async def _send(self, instance_id: str, event: HistoryEvent) -> None:
         hub = await self._taskhub()
-        await hub.queues.send(TaskMessage(uuid.uuid4().hex, instance_id, event, None))
+        await send_event(hub, TaskMessage(uuid.uuid4().hex, instance_id, event, None))
 
     def _other(self, task_hub: str | None, connection: str | None) -> DurableOrchestrationClient:
         """The client of another hub or account.

@@ -24,6 +24,7 @@ __all__ = [
     "OrchestrationRuntimeStatus",
     "OrchestrationStatus",
     "ParentInstance",
+    "TraceContext",
 ]
 
 
@@ -85,6 +86,30 @@ class ParentInstance:
 
 
 @dataclass(frozen=True, slots=True)
+class TraceContext:
+    """W3C trace context a message carries to the work it starts (DF's
+    `DistributedTraceContext`, the `ParentTraceContext` of ExecutionStarted and TaskScheduled).
+
+    Plain text, so the core stays free of any tracing library: `trace_parent` is a W3C
+    `traceparent` value, `trace_state` the optional `tracestate`.
+    """
+
+    trace_parent: str
+    trace_state: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"TraceParent": self.trace_parent}
+        if self.trace_state:
+            out["TraceState"] = self.trace_state
+        return out
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> TraceContext:
+        state = data.get("TraceState")
+        return TraceContext(str(data.get("TraceParent") or ""), str(state) if state else None)
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryEvent:
     """One history event. Which optional fields are set depends on `event_type`:
 
@@ -104,6 +129,9 @@ class HistoryEvent:
     EventSent: instance_id (target), name, input
     EventRaised: name, input
     GenericEvent: data
+
+    `trace_context` is the W3C trace context of the work that sent the event (ExecutionStarted,
+    TaskScheduled, EventRaised), when tracing is on; it never takes part in replay.
 
     `event_id` is the action sequence number for events that record an action the
     orchestrator took (TaskScheduled, TimerCreated, SubOrchestrationInstanceCreated,
@@ -134,6 +162,7 @@ class HistoryEvent:
     scheduled_start_time: datetime | None = None
     tags: dict[str, str] | None = field(default=None, compare=False)
     message_id: str | None = None
+    trace_context: TraceContext | None = field(default=None, compare=False)
 
     def replace(self, **changes: Any) -> HistoryEvent:
         return dataclasses.replace(self, **changes)

@@ -7,11 +7,15 @@ nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 import azure.functions as func
 
+from durable.core.history import TraceContext
 from durable.errors import InstanceNotFoundError
 from durable.http.calls import Call
 from durable.http.request import bad_request
+from durable.runtime import tracing
 
 
 async def start(
@@ -22,8 +26,18 @@ async def start(
     outcome when the request asks to wait (`timeout` and `pollingInterval`)."""
     data = call.req.json_body()
     version = call.req.text("version")
-    new_id = await call.client.start_new(function_name, instance_id, data, version)
+    with tracing.attached(caller_trace(call.req.headers)):
+        new_id = await call.client.start_new(function_name, instance_id, data, version)
     return await call.started(new_id)
+
+
+def caller_trace(headers: Any) -> TraceContext | None:
+    """The caller's W3C trace context from its `traceparent` / `tracestate` headers, which
+    the started orchestration's trace continues (when the host has not made it current)."""
+    parent = headers.get("traceparent") if headers is not None else None
+    if not parent:
+        return None
+    return TraceContext(str(parent), headers.get("tracestate") or None)
 
 
 async def restart(call: Call, instance_id: str) -> func.HttpResponse:

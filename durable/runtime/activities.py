@@ -19,7 +19,7 @@ from durable.core.history import EventType, FailureDetails, HistoryEvent
 from durable.core.messages import TaskMessage
 from durable.core.registry import DurableKind, DurableRegistry
 from durable.errors import ActivityNotFoundError
-from durable.runtime import stats
+from durable.runtime import stats, tracing
 from durable.runtime.clock import Clock
 from durable.runtime.http_activity import HttpActivity
 
@@ -31,11 +31,37 @@ async def run_activity(
     message: TaskMessage,
     clock: Clock,
     http: HttpActivity | None = None,
+    hub_name: str = "",
 ) -> TaskMessage:
-    """Run the activity a work item names and build its completion message.
+    """Run the activity a work item names and build its completion message; while tracing is
+    on, inside an `activity:{name}` span, child of the task's client span.
 
     `BuiltIn::HttpActivity` (a `call_http` request) is sent by `http`, the worker's.
     """
+    if not tracing.active():
+        return await _run(registry, message, clock, http)
+    scheduled = message.event
+    attrs: dict[str, str | int] = {
+        tracing.TYPE: "activity",
+        tracing.TASK_NAME: scheduled.name or "",
+        tracing.INSTANCE_ID: message.instance_id,
+        tracing.EXECUTION_ID: message.execution_id or "",
+        tracing.TASK_ID: scheduled.event_id,
+        tracing.TASK_HUB: hub_name,
+    }
+    name = tracing.span_name("activity", scheduled.name or "", scheduled.version)
+    with tracing.span(name, "server", attrs, parent=scheduled.trace_context) as span:
+        done = await _run(registry, message, clock, http)
+        failed = done.event.failure_details
+        span.set(tracing.STATUS, "Failed" if failed else "Completed")
+        if failed is not None:
+            span.fail(failed.error_message)
+    return done
+
+
+async def _run(
+    registry: DurableRegistry, message: TaskMessage, clock: Clock, http: HttpActivity | None
+) -> TaskMessage:
     scheduled = message.event
     name = scheduled.name or ""
     stats.count(stats.ACTIVITY_EXECUTIONS)

@@ -40,6 +40,8 @@ from durable.core.history import EventType, HistoryEvent
 from durable.core.messages import TaskMessage
 from durable.core.registry import DurableKind, DurableRegistry
 from durable.core.status import OrchestrationRuntimeStatus
+from durable.runtime import tracing
+from durable.runtime.entity_spans import batch_trace
 from durable.runtime.kinds import Decision, Loaded, Recovery
 from durable.runtime.outbox import Outbound
 from durable.runtime.planning import UNREAD, Plan, RowLookup
@@ -60,10 +62,12 @@ class EntityKind:
         reorder_window: timedelta,
         new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         default_version: str | None = None,
+        hub_name: str = "",
     ) -> None:
         self._registry = registry
         # host.json defaultVersion: the version of orchestrations entities start.
         self._default_version = default_version
+        self._hub_name = hub_name
         self._max_operations = max_operations
         self._rollback = rollback
         self._reorder_window = reorder_window
@@ -125,7 +129,10 @@ class EntityKind:
             outcome.outgoing.append(Outgoing(instance_id, CONTINUE_EVENT, None))
             outcome.state.sent += 1
         carried = _outbox_rows(loaded.history) if plan.resend_last else []
-        return self._decision(instance_id, entity, loaded, outcome, carried, now)
+        decision = self._decision(instance_id, entity, loaded, outcome, carried, now)
+        if tracing.active():
+            decision.trace = batch_trace(instance_id, self._hub_name, plan.apply, outcome)
+        return decision
 
     def recover(
         self, instance_id: str, loaded: Loaded, duplicates: Sequence[TaskMessage], now: datetime

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,18 @@ from durable.core.registry import DurableKind, DurableRegistry
 from durable.core.replay import OrchestrationSession
 from durable.errors import OrchestrationError, OrchestratorNotFoundError, VersionMismatchError
 from durable.runtime import verification
+
+
+@dataclass(frozen=True)
+class EndedExecution:
+    """An execution that ended in this episode, with its whole history (for its span)."""
+
+    started: HistoryEvent
+    history: list[HistoryEvent]
+    status: OrchestrationRuntimeStatus
+    failure: str | None = None
+    # Where this episode's events start in `history` (the rest was committed before).
+    new_from: int = 0
 
 
 @dataclass
@@ -46,6 +58,8 @@ class EpisodeOutcome:
     custom_status: str | None
     session: OrchestrationSession
     generations: int
+    # Executions this episode ended by continuing as new, oldest first (for their spans).
+    ended_generations: list[EndedExecution] = field(default_factory=list)
 
 
 def _inbound(msg: TaskMessage) -> HistoryEvent:
@@ -145,8 +159,11 @@ def run_generations(
             session, result = replay, replayed
     consumed = [m.message_id for m in ([start] if start else []) + list(apply)]
     generations = 0
+    ended: list[EndedExecution] = []
     while result.status is OrchestrationRuntimeStatus.ContinuedAsNew:
         generations += 1
+        ended.append(EndedExecution(started, [*past, *result.new_history], result.status,
+                                    new_from=len(past)))
         started = ev.execution_started(
             now,
             name=name,
@@ -155,7 +172,7 @@ def run_generations(
             input=result.output,
             parent=started.parent,
             version=started.version,
-        )
+        ).replace(trace_context=started.trace_context)
         too_many = generations > max_generations
         session = _session_for(
             registry, name, instance_id, custom_status=result.custom_status,
@@ -182,6 +199,7 @@ def run_generations(
         custom_status=result.custom_status,
         session=session,
         generations=generations,
+        ended_generations=ended,
     )
 
 

@@ -8,7 +8,7 @@ the planning and the decision; an `InstanceKind` supplies those, and nothing els
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -56,6 +56,9 @@ class Decision:
     # Write the row only once the sends are done, so that a row that names this
     # execution proves its outbox was sent (entities rely on it).
     row_after_sends: bool = False
+    # The spans of this episode, emitted once it is committed: `trace(start_ns, end_ns)`
+    # (None: tracing is off).
+    trace: Callable[[int, int], None] | None = None
 
 
 @dataclass

@@ -152,7 +152,8 @@ class LocalDelivery:
                     return False  # another host took it from the queue
                 copy.handle = claimed
             done = await self._hold_while(
-                copy, run_activity(self._registry, message, self._clock, self._http)
+                copy, run_activity(self._registry, message, self._clock, self._http,
+                                   self._hub.hub_name)
             )
         crash_point("in_activity")
         await self._hold_while(copy, self._submit(done))

@@ -14,8 +14,10 @@ from durable.core.messages import TaskMessage
 from durable.core.registry import DurableRegistry
 from durable.core.replay import OrchestrationSession
 from durable.core.status import OrchestrationRuntimeStatus
+from durable.runtime import tracing
 from durable.runtime.generations import EpisodeOutcome, run_generations
 from durable.runtime.kinds import Decision, Loaded, Recovery
+from durable.runtime.orchestration_spans import episode_trace
 from durable.runtime.outbox import DISPATCH_WINDOW, episode_outbound, episode_spans, still_awaited
 from durable.runtime.planning import Plan, RowLookup, has_start, plan_orchestration
 from durable.runtime.summary import summarize
@@ -40,6 +42,7 @@ class OrchestrationKind:
         window: int = DISPATCH_WINDOW,
         http_poll_interval: timedelta | None = None,
         gate: VersionGate | None = None,
+        hub_name: str = "",
     ) -> None:
         self._registry = registry
         # Work items of one execution queued and unanswered at most (see outbox.py).
@@ -49,6 +52,7 @@ class OrchestrationKind:
         # host.json versioning: which instances this host runs (default: no defaultVersion,
         # CurrentOrOlder, Reject).
         self._gate = gate or VersionGate(None)
+        self._hub_name = hub_name
         self._new_execution_id = new_execution_id
         # Whether to check the next live-session episode against a replay (None: never).
         self._check = check
@@ -98,6 +102,8 @@ class OrchestrationKind:
             row=episode_row(outcome, now),
             visible=(outcome.status, outcome.custom_status, outcome.execution_id),
             live=outcome.session if outcome.status in _KEPT_LIVE else None,
+            trace=episode_trace(instance_id, self._hub_name, outcome) if tracing.active()
+            else None,
         )
 
     def recover(

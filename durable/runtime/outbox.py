@@ -20,15 +20,22 @@ the storage emulator, and a fan-out's host holds only the window's backlog.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from durable.core.actions import ACTION_KINDS, Origin, child_execution_id
 
 __all__ = ["DISPATCH_WINDOW", "Outbound", "child_execution_id", "derive_outbound",
            "episode_containing", "episode_outbound", "still_awaited"]
-from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus, ParentInstance
+from durable.core.history import (
+    EventType,
+    HistoryEvent,
+    OrchestrationRuntimeStatus,
+    ParentInstance,
+)
 from durable.core.messages import TaskMessage
+from durable.runtime import tracing
+from durable.runtime.trace_context import orchestration_context, task_context
 
 # Activities of one execution queued and unanswered at most (see the module's docstring).
 DISPATCH_WINDOW = 1000
@@ -50,12 +57,15 @@ def derive_outbound(
     episode_events: Iterable[HistoryEvent],
     now: datetime,
 ) -> list[Outbound]:
-    """The messages an episode's committed events ask for, in history order."""
+    """The messages an episode's committed events ask for, in history order. While tracing
+    is on, the work they start carries a trace context (as Durable Task's
+    `ParentTraceContext`), derived, so that a re-sent message carries the same."""
     out: list[Outbound] = []
+    traced = tracing.active()
     for ev in episode_events:
         msg = _message_for(instance_id, execution_id, started, ev, now)
         if msg is not None:
-            out.append(msg)
+            out.append(_traced(msg, instance_id, execution_id, started) if traced else msg)
     return out
 
 
@@ -92,11 +102,26 @@ def episode_outbound(
         # A finished execution sends what its last episode scheduled, as without a window,
         # but none of the earlier work items still held back: no one awaits them any more.
         first = max(first, before)
-    for ev in scheduled[first:last]:
-        msg = _message_for(instance_id, execution_id, started, ev, now)
-        if msg is not None:
-            out.append(msg)
+    out += derive_outbound(instance_id, execution_id, started, scheduled[first:last], now)
     return out
+
+
+def _traced(o: Outbound, instance_id: str, execution_id: str, started: HistoryEvent) -> Outbound:
+    """The message with the context of the span it continues: a work item or a
+    sub-orchestration start that of its task's client span, an event sent to another
+    instance that of the sending orchestration."""
+    event = o.message.event
+    if event.event_type is EventType.TaskScheduled:
+        ctx = task_context(instance_id, execution_id, event.event_id, started.trace_context)
+    elif event.event_type is EventType.ExecutionStarted and event.parent is not None:
+        task_id = event.parent.task_schedule_id
+        ctx = task_context(instance_id, execution_id, task_id, started.trace_context)
+    elif event.event_type is EventType.EventRaised:
+        ctx = orchestration_context(instance_id, execution_id, started.trace_context)
+    else:
+        return o
+    message = replace(o.message, event=event.replace(trace_context=ctx))
+    return replace(o, message=message)
 
 
 def _message_for(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from durable.core.messages import TaskMessage
@@ -90,6 +91,7 @@ class EpisodePipeline:
     async def _episode(
         self, instance_id: str, messages: list[TaskMessage], optimistic: bool
     ) -> Awaitable[None] | None:
+        began = time.time_ns()
         kind = self._kind_of(instance_id)
         stats.count(stats.EPISODES)
         loaded = self._cached(instance_id)
@@ -115,7 +117,7 @@ class EpisodePipeline:
             await self._sender.defer(plan.defer, plan.defer_delay)
         if plan.runs:
             decision = await kind.decide(instance_id, loaded, plan, self._clock.now())
-            return await self._commit(instance_id, loaded, decision)
+            return await self._commit(instance_id, loaded, decision, began)
         return None
 
     def _cached(self, instance_id: str) -> Loaded | None:
@@ -163,7 +165,7 @@ class EpisodePipeline:
             await self._rows.repair(instance_id, recovery.repair)
 
     async def _commit(
-        self, instance_id: str, loaded: Loaded, decision: Decision
+        self, instance_id: str, loaded: Loaded, decision: Decision, began: int
     ) -> Awaitable[None]:
         etag = await self._hub.history.commit(
             instance_id,
@@ -173,6 +175,13 @@ class EpisodePipeline:
             start_seq=decision.start_seq,
             replace_execution=decision.replaced,
         )
+        if decision.trace is not None:
+            # Committed: this episode's work happened exactly once, whatever follows.
+            try:
+                decision.trace(began, time.time_ns())
+            except Exception:  # tracing must never fail an episode that committed
+                log.warning("Could not emit the spans of an episode of '%s'", instance_id,
+                            exc_info=True)
         crash_point("after_commit")
         live = loaded.session
         write_row = live is None or live.written != decision.visible

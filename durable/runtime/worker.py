@@ -69,6 +69,7 @@ class DurableWorker:
             window=settings.max_queued_activities_per_orchestration,
             http_poll_interval=settings.http_default_async_request_sleep,
             gate=VersionGate.from_settings(settings),
+            hub_name=settings.hub_name,
         )
         entities = EntityKind(
             functions,
@@ -76,6 +77,7 @@ class DurableWorker:
             rollback=settings.rollback_entity_operations_on_exceptions,
             reorder_window=settings.entity_message_reorder_window,
             default_version=settings.default_version,
+            hub_name=settings.hub_name,
         )
         # One pipeline per kind of instance, each with its host.json concurrency limit.
         self.episodes = EpisodePipeline(
@@ -130,7 +132,8 @@ class DurableWorker:
         if await self._requeued(body, message, dequeue_count):
             return
         async with self._activity_limit:
-            done = await run_activity(self._registry, message, self.clock, self.http)
+            done = await run_activity(self._registry, message, self.clock, self.http,
+                                      self.hub.hub_name)
         crash_point("in_activity")
         await self.hub.queues.send(done)
 

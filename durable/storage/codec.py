@@ -20,6 +20,7 @@ from durable.core.history import (
     HistoryEvent,
     OrchestrationRuntimeStatus,
     ParentInstance,
+    TraceContext,
 )
 from durable.core.messages import TaskMessage
 from durable.errors import MessageFormatError
@@ -34,6 +35,7 @@ class _Kind(Enum):
     PARENT = auto()
     TAGS = auto()
     STATUS = auto()
+    TRACE = auto()
 
 
 # (HistoryEvent attribute, DF column / JSON member name, kind). `execution_id` travels in an
@@ -56,6 +58,7 @@ _FIELDS: tuple[tuple[str, str, _Kind], ...] = (
     ("scheduled_start_time", "ScheduledStartTime", _Kind.TIME),
     ("tags", "Tags", _Kind.TAGS),
     ("message_id", "MessageId", _Kind.STR),
+    ("trace_context", "ParentTraceContext", _Kind.TRACE),
 )
 _BASE_ATTRS = {"event_type", "timestamp", "event_id", "is_played", "execution_id"}
 # Every HistoryEvent attribute the codecs carry; a test checks it against the dataclass.
@@ -89,7 +92,7 @@ def _encode(kind: _Kind, value: Any, for_row: bool) -> Any:
         return utc if for_row else utc.isoformat().replace("+00:00", "Z")
     if kind is _Kind.STATUS:
         return value.name if for_row else value.code
-    if kind in (_Kind.FAILURE, _Kind.PARENT):
+    if kind in (_Kind.FAILURE, _Kind.PARENT, _Kind.TRACE):
         obj = value.to_dict()
         return _dumps(obj) if for_row else obj
     if kind is _Kind.TAGS:
@@ -105,7 +108,7 @@ def _decode(kind: _Kind, value: Any, column: str) -> Any:
         if isinstance(value, str):
             return OrchestrationRuntimeStatus[value]
         return OrchestrationRuntimeStatus.from_code(int(value))
-    if kind in (_Kind.FAILURE, _Kind.PARENT, _Kind.TAGS):
+    if kind in (_Kind.FAILURE, _Kind.PARENT, _Kind.TAGS, _Kind.TRACE):
         obj = json.loads(value) if isinstance(value, str) else value
         if not isinstance(obj, dict):
             raise ValueError(f"{column} must be a JSON object, got {type(obj).__name__}")
@@ -113,6 +116,8 @@ def _decode(kind: _Kind, value: Any, column: str) -> Any:
             return FailureDetails.from_dict(obj)
         if kind is _Kind.PARENT:
             return ParentInstance.from_dict(obj)
+        if kind is _Kind.TRACE:
+            return TraceContext.from_dict(obj)
         return {str(k): str(v) for k, v in obj.items()}
     if kind is _Kind.INT:
         return int(value)

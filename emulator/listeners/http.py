@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.log import access_logger
 from multidict import CIMultiDict
 
-from emulator import bindings, trigger_data
+from emulator import bindings, tracing, trigger_data
 from emulator.errors import IndexingError
 from emulator.functions import FunctionSpec
 from emulator.invoker import InvocationFailed, Invoker
@@ -130,10 +130,14 @@ def make_handler(
         )
         data = (trigger_data.http_data(values, dict(req.params), dict(req.headers), body)
                 if route.spec.uses_binding_data else None)
-        try:
-            result = await invoker.invoke(route.spec, req, _REASON, None, data)
-        except InvocationFailed:
-            return web.Response(status=500)
+        with tracing.request_span(route.spec.name, request.method, request.path,
+                                  request.headers) as span:
+            try:
+                result = await invoker.invoke(route.spec, req, _REASON, None, data)
+            except InvocationFailed:
+                span.status(500)
+                return web.Response(status=500)
+            span.status(result.status)
         headers = CIMultiDict((k, v) for k, v in result.headers if k.lower() not in _HOP_BY_HOP)
         return web.Response(status=result.status, headers=headers, body=result.body)
 

@@ -11,6 +11,7 @@ from durable.core.history import (
     HistoryEvent,
     OrchestrationStatus,
     ParentInstance,
+    TraceContext,
 )
 
 T0 = datetime(2024, 5, 17, 12, 30, 45, 123456, tzinfo=UTC)
@@ -18,6 +19,9 @@ T0 = datetime(2024, 5, 17, 12, 30, 45, 123456, tzinfo=UTC)
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 def sample_events() -> list[HistoryEvent]:
@@ -39,6 +43,7 @@ def sample_events() -> list[HistoryEvent]:
             scheduled_start_time=at(60),
             tags={"k": "v"},
             message_id="msg-start",
+            trace_context=TraceContext(TRACEPARENT, "vendor=1"),
         ),
         e(
             EventType.ExecutionCompleted,
@@ -50,7 +55,8 @@ def sample_events() -> list[HistoryEvent]:
         ),
         e(EventType.ExecutionFailed, at(3), reason="legacy", details="d"),
         e(EventType.ExecutionTerminated, at(4), input='"stop it"', message_id="msg-term"),
-        e(EventType.TaskScheduled, at(5), event_id=0, is_played=True, name="act", input="[1]"),
+        e(EventType.TaskScheduled, at(5), event_id=0, is_played=True, name="act", input="[1]",
+          trace_context=TraceContext(TRACEPARENT)),
         e(EventType.TaskCompleted, at(6), task_scheduled_id=0, result="42", message_id="m6"),
         e(
             EventType.TaskFailed,

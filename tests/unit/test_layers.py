@@ -144,3 +144,14 @@ def test_an_upward_import_is_caught(
     monkeypatch.setattr(Path, "read_text", read_text)
     problems = upward_imports(path)
     assert problems and any(why in p for p in problems), problems
+
+
+def test_only_the_tracing_modules_import_opentelemetry() -> None:
+    """Tracing is optional: one guarded module per package may import it, nothing else."""
+    allowed = {ROOT / "durable" / "runtime" / "tracing.py", ROOT / "emulator" / "tracing.py"}
+    found = [
+        module_name(path) for path in source_files()
+        if path not in allowed
+        and any(n == "opentelemetry" or n.startswith("opentelemetry.") for n in imports_of(path))
+    ]
+    assert found == []

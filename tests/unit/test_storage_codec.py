@@ -17,7 +17,9 @@ from tests.support.events import sample_events
 
 def _same(a: HistoryEvent, b: HistoryEvent) -> None:
     assert a == b
-    assert a.tags == b.tags  # excluded from == by the model, so checked on its own
+    # Excluded from == by the model, so checked on their own.
+    assert a.tags == b.tags
+    assert a.trace_context == b.trace_context
 
 
 def test_codec_covers_every_history_event_field() -> None:
