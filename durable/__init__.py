@@ -14,6 +14,7 @@ from durable.core.context import DurableOrchestrationContext
 from durable.core.entities import EntityId
 from durable.core.entity_context import DurableEntityContext
 from durable.core.retry import RetryOptions
+from durable.core.sdk_orchestrator import Orchestrator
 from durable.core.task import Task, TimerTask
 from durable.errors import (
     DurableError,
@@ -37,6 +38,7 @@ __all__ = [
     "InvalidInstanceStateError",
     "NonDeterminismError",
     "OrchestrationRuntimeStatus",
+    "Orchestrator",
     "RetryOptions",
     "Task",
     "TimerTask",

@@ -16,6 +16,7 @@ from typing import Any
 import azure.functions as func
 from azure.functions.decorators.function_app import DecoratorApi, FunctionBuilder
 
+from durable.app.builds import attach_build
 from durable.app.dispatchers import register_dispatchers
 from durable.app.root import process
 from durable.core.registry import (
@@ -155,8 +156,37 @@ class _DurableDecorators(DecoratorApi):
         with contextlib.suppress(AttributeError, TypeError):
             setattr(fn, NAME_ATTRIBUTE, final_name)
             setattr(fn, KIND_ATTRIBUTE, kind.value)
+            attach_build(fn, kind)
         self._durable_names.append((kind.value, final_name))
         return fn
+
+    def function_name(
+        self, name: str, setting_extra_fields: dict[str, Any] | None = None
+    ) -> Callable[..., Any]:
+        """Set a Function's name; above a durable trigger, the durable function's name.
+
+        As with the SDK, `@app.function_name("x")` stacked above `@app.orchestration_trigger`
+        (or an activity or entity trigger) registers that function as "x".
+        """
+        standard: Callable[..., Any] = super().function_name(name, setting_extra_fields)
+
+        def decorator(fn: Any) -> Any:
+            kind = getattr(fn, KIND_ATTRIBUTE, None)
+            old = getattr(fn, NAME_ATTRIBUTE, None)
+            if isinstance(fn, FunctionBuilder) or kind is None or not isinstance(old, str):
+                return standard(fn)
+            if not isinstance(name, str) or not name:
+                raise FunctionRegistrationError(
+                    f"@app.function_name needs a non-empty name, got {name!r}."
+                )
+            process.registry.rename(old, name)
+            setattr(fn, NAME_ATTRIBUTE, name)
+            self._durable_names = [
+                (k, name if (k, n) == (kind, old) else n) for k, n in self._durable_names
+            ]
+            return fn
+
+        return decorator
 
 
 class DFApp(_DurableDecorators, func.FunctionApp):
@@ -187,8 +217,13 @@ class DFApp(_DurableDecorators, func.FunctionApp):
 class Blueprint(_DurableDecorators, func.Blueprint):
     """Durable decorators in a blueprint, registrable on a `DFApp` or a plain `FunctionApp`."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, http_auth_level: func.AuthLevel | str = func.AuthLevel.FUNCTION
+    ) -> None:
+        """`http_auth_level` is accepted as the SDK's is; as there, the HTTP functions of a
+        registered blueprint get the auth level of the app that registers it."""
         func.Blueprint.__init__(self)  # type: ignore[no-untyped-call]
+        self.http_auth_level = http_auth_level
         self._init_durable(with_dispatchers=not process.dispatchers_taken)
         process.dispatchers_taken = True
 
@@ -233,6 +268,8 @@ def _inject_client(
 
         wrapper = sync_wrapper
     wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[union-attr]
+    # The SDK's unit-test idiom: `fn.build().get_user_function().client_function`.
+    wrapper.client_function = user_fn  # type: ignore[attr-defined]
     wrapper.__annotations__ = {
         k: v for k, v in getattr(user_fn, "__annotations__", {}).items() if k != client_name
     }

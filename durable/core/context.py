@@ -35,6 +35,7 @@ from durable.core.entities import (
 from durable.core.history import HistoryEvent
 from durable.core.registry import DurableKind, function_name, return_type_of
 from durable.core.retry import RetryOptions
+from durable.core.sdk_json import FunctionContext, SdkInvocation, history_to_string, parse_invocation
 from durable.core.serialization import dumps, loads
 from durable.core.task import (
     AtomicTask,
@@ -65,6 +66,39 @@ class DurableOrchestrationContext:
         self._state = state
         self._custom_status: Any = None
         self._custom_status_set = False
+        self._function_context = FunctionContext()
+        self._sdk_invocation: SdkInvocation | None = None
+
+    @classmethod
+    def from_json(cls, json_string: str) -> DurableOrchestrationContext:
+        """A context from the SDK's orchestration-trigger JSON (what the SDK's unit tests
+        build); run an orchestrator on it with `durable.Orchestrator(fn).handle(context)`.
+
+        Keys the payload has beyond the durable ones are in `function_context`.
+        """
+        invocation = parse_invocation(json_string)
+        state = st.ReplayState(invocation.instance_id, {})
+        state.history = list(invocation.history)
+        state.input_json = invocation.input_json
+        state.parent = invocation.parent
+        state.is_replaying = invocation.is_replaying
+        state.current_utc_datetime = invocation.started_at
+        context = cls(state)
+        context._sdk_invocation = invocation
+        context._function_context = FunctionContext(**invocation.extra)
+        return context
+
+    @property
+    def function_context(self) -> FunctionContext:
+        """Function-level attributes durable does not use (from the trigger payload; empty
+        when the runtime runs the orchestrator)."""
+        return self._function_context
+
+    def history_to_string(self) -> str:
+        """The history processed so far, one JSON text per event, for logs."""
+        return str([history_to_string(e) for e in self._state.history])
+
+    _pretty_print_history = history_to_string
 
     # --- facts about this execution ------------------------------------------------------
 
@@ -462,3 +496,8 @@ def _entity_arg(value: object) -> EntityId:
 
 def _release_action(entity: str, release: str) -> Callable[[int], ReleaseLock]:
     return lambda seq: ReleaseLock(seq, entity, RELEASE_EVENT, release)
+
+
+def sdk_invocation_of(context: DurableOrchestrationContext) -> SdkInvocation | None:
+    """The trigger payload a context was read from (`from_json`), for `Orchestrator`."""
+    return context._sdk_invocation

@@ -1,0 +1,81 @@
+"""What `fn.build()` gives back for a durable function: the SDK's unit-test idiom.
+
+With the SDK, a decorated orchestrator is a `FunctionBuilder`, and tests reach the user's
+generator with `my_orchestrator.build().get_user_function().orchestrator_function` (an
+entity's with `.entity_function`; an activity's `get_user_function()` is the activity
+itself). Our decorators keep the user's function as it is (it stays callable and
+`context.call_activity(fn)` still names it), and give it a `build()` method that answers
+the same chain. The orchestrator handle is the SDK's `Orchestrator.create(fn)`: it takes a
+context (or its JSON) and returns the orchestrator state JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from durable.core.registry import NAME_ATTRIBUTE, DurableKind
+from durable.core.sdk_orchestrator import Orchestrator
+from durable.errors import DurableError
+
+BUILD_ATTRIBUTE = "build"
+
+
+class EntityHandleError(DurableError):
+    """An entity handle of `build().get_user_function()` was called directly."""
+
+
+def _entity_handle(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def handle(*_args: Any, **_kwargs: Any) -> Any:
+        raise EntityHandleError(
+            f"The entity handle of '{getattr(fn, '__name__', fn)}' is not run directly: "
+            "call its `.entity_function` with a DurableEntityContext, or run it on a batch "
+            "with durable.testing.run_entity."
+        )
+
+    handle.entity_function = fn  # type: ignore[attr-defined]
+    handle.__name__ = getattr(fn, "__name__", "entity")
+    return handle
+
+
+def _orchestrator_handle(fn: Callable[..., Any]) -> Callable[..., Any]:
+    handle = Orchestrator.create(fn)
+    handle.__name__ = getattr(fn, "__name__", "orchestrator")
+    return handle
+
+
+def _activity_handle(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return fn
+
+
+# How each kind's user function is presented, as the SDK wraps it.
+_HANDLES: dict[DurableKind, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    DurableKind.ORCHESTRATOR: _orchestrator_handle,
+    DurableKind.ACTIVITY: _activity_handle,
+    DurableKind.ENTITY: _entity_handle,
+}
+
+
+class BuiltDurableFunction:
+    """The `Function` object `build()` returns, for the parts unit tests use."""
+
+    def __init__(self, fn: Callable[..., Any], kind: DurableKind) -> None:
+        self._fn = fn
+        self._kind = kind
+
+    def get_user_function(self) -> Callable[..., Any]:
+        """The SDK's handle around the user's function (see the module docstring)."""
+        return _HANDLES[self._kind](self._fn)
+
+    def get_function_name(self) -> str:
+        """The name the function is registered under (after `@app.function_name`)."""
+        return str(getattr(self._fn, NAME_ATTRIBUTE, getattr(self._fn, "__name__", "")))
+
+
+def attach_build(fn: Callable[..., Any], kind: DurableKind) -> None:
+    """Give a registered durable function the SDK's `build(auth_level=None)`."""
+
+    def build(auth_level: Any = None) -> BuiltDurableFunction:
+        return BuiltDurableFunction(fn, kind)
+
+    setattr(fn, BUILD_ATTRIBUTE, build)
