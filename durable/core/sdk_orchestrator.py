@@ -31,6 +31,7 @@ from durable.core.actions import (
     SendEvent,
     SignalEntity,
 )
+from durable.core.determinism import ACTION_EVENT_TYPES
 from durable.core.context import DurableOrchestrationContext, sdk_invocation_of
 from durable.core.entities import EntityId
 from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus
@@ -56,6 +57,7 @@ from durable.core.sdk_json import SdkInvocation, SdkPayloadError
 from durable.core.task import AtomicTask, RetryableTask, Task, TimerTask, WhenAllTask, WhenAnyTask
 from durable.errors import DurableError
 
+_OWN_EVENTS = ACTION_EVENT_TYPES | {EventType.OrchestratorStarted, EventType.OrchestratorCompleted}
 OUT_OF_PROC_LABEL = "\n\n$OutOfProcData$:"
 
 
@@ -85,7 +87,10 @@ class Orchestrator:
                 "Orchestrator.handle needs a context read from a trigger payload: pass "
                 "DurableOrchestrationContext.from_json(payload), or the payload itself."
             )
-        state = _SdkRun(self.fn, invocation, context).execute()
+        run = _SdkRun(self.fn, invocation, context)
+        state = run.execute()
+        # The context the code ran with (as in the SDK, where it is the one passed in).
+        self.durable_context = run.context or context
         text = state.to_json_string()
         if state.error is not None:
             raise OrchestratorFailedError(f"{state.error}{OUT_OF_PROC_LABEL}{text}")
@@ -117,6 +122,7 @@ class _SdkRun:
         self._function_context = context.function_context
         self._yields: list[Any] = []
         self._actions: dict[int, Any] = {}
+        self.context: DurableOrchestrationContext | None = None
 
     def execute(self) -> OrchestratorState:
         past, episodes = _split(self._invocation.history)
@@ -127,6 +133,7 @@ class _SdkRun:
             input_type=getattr(self._fn, INPUT_TYPE_ATTRIBUTE, None),
         )
         session.context._function_context = self._function_context
+        self.context = session.context
         self._remember(ACTION_KINDS.from_event(e) for e in past)
         result: EpisodeResult | None = None
         for when, events in episodes:
@@ -256,10 +263,13 @@ def _watch(gen: Generator[Any, Any, Any], yields: list[Any]) -> Generator[Any, A
 def _split(
     history: list[HistoryEvent],
 ) -> tuple[list[HistoryEvent], list[tuple[datetime, list[HistoryEvent]]]]:
-    """The played prefix (the past) and the rest as episodes, each with its start time."""
+    """The played part (the past) and the rest as episodes, each with its start time."""
     start = len(history)
     for index, event in enumerate(history):
-        if event.event_type is not EventType.OrchestratorStarted and not event.is_played:
+        # Only events that came from outside say whether they were played (the events that
+        # record the orchestrator's own actions follow the code): the past ends before the
+        # first one that was not.
+        if event.event_type not in _OWN_EVENTS and not event.is_played:
             start = index
             break
     while start > 0 and history[start - 1].event_type is EventType.OrchestratorStarted:
