@@ -220,8 +220,11 @@ class Blueprint(_DurableDecorators, func.Blueprint):
     def __init__(
         self, http_auth_level: func.AuthLevel | str = func.AuthLevel.FUNCTION
     ) -> None:
-        """`http_auth_level` is accepted as the SDK's is; as there, the HTTP functions of a
-        registered blueprint get the auth level of the app that registers it."""
+        """A blueprint; `http_auth_level` is accepted as the SDK accepts it.
+
+        As there, the HTTP functions of a registered blueprint get the auth level of the
+        app that registers it.
+        """
         func.Blueprint.__init__(self)  # type: ignore[no-untyped-call]
         self.http_auth_level = http_auth_level
         self._init_durable(with_dispatchers=not process.dispatchers_taken)
@@ -269,7 +272,7 @@ def _inject_client(
         wrapper = sync_wrapper
     wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[union-attr]
     # The SDK's unit-test idiom: `fn.build().get_user_function().client_function`.
-    wrapper.client_function = user_fn  # type: ignore[attr-defined]
+    setattr(wrapper, "client_function", user_fn)  # noqa: B010
     wrapper.__annotations__ = {
         k: v for k, v in getattr(user_fn, "__annotations__", {}).items() if k != client_name
     }

@@ -35,7 +35,12 @@ from durable.core.entities import (
 from durable.core.history import HistoryEvent
 from durable.core.registry import DurableKind, function_name, return_type_of
 from durable.core.retry import RetryOptions
-from durable.core.sdk_json import FunctionContext, SdkInvocation, history_to_string, parse_invocation
+from durable.core.sdk_json import (
+    FunctionContext,
+    SdkInvocation,
+    history_to_string,
+    parse_invocation,
+)
 from durable.core.serialization import dumps, loads
 from durable.core.task import (
     AtomicTask,
@@ -71,8 +76,9 @@ class DurableOrchestrationContext:
 
     @classmethod
     def from_json(cls, json_string: str) -> DurableOrchestrationContext:
-        """A context from the SDK's orchestration-trigger JSON (what the SDK's unit tests
-        build); run an orchestrator on it with `durable.Orchestrator(fn).handle(context)`.
+        """A context from the SDK's orchestration-trigger JSON (as the SDK's tests build).
+
+        Run an orchestrator on it with `durable.Orchestrator(fn).handle(context)`.
 
         Keys the payload has beyond the durable ones are in `function_context`.
         """
@@ -90,8 +96,10 @@ class DurableOrchestrationContext:
 
     @property
     def function_context(self) -> FunctionContext:
-        """Function-level attributes durable does not use (from the trigger payload; empty
-        when the runtime runs the orchestrator)."""
+        """Function-level attributes durable does not use.
+
+        They come from the trigger payload; empty when the runtime runs the orchestrator.
+        """
         return self._function_context
 
     def history_to_string(self) -> str:

@@ -91,7 +91,9 @@ class CallActivityWithRetryAction(CallActivityAction):
 
     action_type = ActionType.CALL_ACTIVITY_WITH_RETRY
 
-    def __init__(self, function_name: str, retry_options: RetryOptions, input_: Any = None) -> None:
+    def __init__(
+        self, function_name: str, retry_options: RetryOptions, input_: Any = None
+    ) -> None:
         super().__init__(function_name, input_)
         self.retry_options = retry_options
 
@@ -104,7 +106,9 @@ class CallSubOrchestratorAction(Action):
     """`call_sub_orchestrator(function_name, input_, instance_id)`."""
 
     action_type = ActionType.CALL_SUB_ORCHESTRATOR
-    _fields = (("function_name", "functionName"), ("_input", "input"), ("instance_id", "instanceId"))
+    _fields = (
+        ("function_name", "functionName"), ("_input", "input"), ("instance_id", "instanceId")
+    )
 
     def __init__(
         self, function_name: str, _input: Any = None, instance_id: str | None = None

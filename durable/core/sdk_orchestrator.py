@@ -31,8 +31,8 @@ from durable.core.actions import (
     SendEvent,
     SignalEntity,
 )
-from durable.core.determinism import ACTION_EVENT_TYPES
 from durable.core.context import DurableOrchestrationContext, sdk_invocation_of
+from durable.core.determinism import ACTION_EVENT_TYPES
 from durable.core.entities import EntityId
 from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus
 from durable.core.registry import INPUT_TYPE_ATTRIBUTE
@@ -115,7 +115,10 @@ class _SdkRun:
     """One `handle` call: replay the payload, then write what was yielded as SDK actions."""
 
     def __init__(
-        self, fn: Callable[..., Any], invocation: SdkInvocation, context: DurableOrchestrationContext
+        self,
+        fn: Callable[..., Any],
+        invocation: SdkInvocation,
+        context: DurableOrchestrationContext,
     ) -> None:
         self._fn = fn
         self._invocation = invocation
