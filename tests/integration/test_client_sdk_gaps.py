@@ -13,7 +13,8 @@ from durable.client import DurableOrchestrationClient
 from durable.core.history import EventType
 from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.errors import InstanceNotFoundError
-from tests.integration.test_client_apps import running, wait_status
+from tests.integration.test_client_apps import running
+from tests.support.hubs import wait_for_status as wait_status
 
 pytestmark = pytest.mark.azurite
 
