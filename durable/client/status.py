@@ -156,6 +156,9 @@ class DurableOrchestrationStatus:
     def from_json(cls, json_obj: Any) -> DurableOrchestrationStatus:
         """Read a status endpoint body (dict or JSON text), as the SDK does.
 
+        Its keys are the SDK's constructor arguments (`historyEvents` is read as `history`);
+        unknown keys become attributes.
+
         A body that is not an object (an error text) becomes a falsy status carrying it as
         `message`.
         """
@@ -166,18 +169,10 @@ class DurableOrchestrationStatus:
                 return cls(message=json_obj)
         if not isinstance(json_obj, dict):
             return cls(message=json_obj)
-        status = json_obj.get("runtimeStatus")
-        return cls(
-            name=json_obj.get("name"),
-            instance_id=json_obj.get("instanceId"),
-            created_time=_parse_time(json_obj.get("createdTime")),
-            last_updated_time=_parse_time(json_obj.get("lastUpdatedTime")),
-            input_=json_obj.get("input"),
-            output=json_obj.get("output"),
-            runtime_status=OrchestrationRuntimeStatus(status) if status else None,
-            custom_status=json_obj.get("customStatus"),
-            history=json_obj.get("historyEvents"),
-        )
+        data = {str(k): v for k, v in json_obj.items()}
+        if "historyEvents" in data and "history" not in data:
+            data["history"] = data.pop("historyEvents")
+        return cls(**data)
 
     def __repr__(self) -> str:
         status = self._runtime_status.value if self._runtime_status else None

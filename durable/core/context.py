@@ -35,6 +35,7 @@ from durable.core.entities import (
 from durable.core.history import HistoryEvent
 from durable.core.registry import DurableKind, function_name, return_type_of
 from durable.core.retry import RetryOptions
+from durable.core.sdk_actions import ReplaySchema
 from durable.core.sdk_json import (
     FunctionContext,
     SdkInvocation,
@@ -67,6 +68,9 @@ def _utc(fire_at: object) -> datetime:
 class DurableOrchestrationContext:
     """What an orchestrator function receives. Created by the replay engine."""
 
+    # How a payload read by `from_json` groups actions (the SDK's field, which its tests read).
+    _replay_schema = ReplaySchema.V1
+
     def __init__(self, state: st.ReplayState) -> None:
         self._state = state
         self._custom_status: Any = None
@@ -91,6 +95,7 @@ class DurableOrchestrationContext:
         state.current_utc_datetime = invocation.started_at
         context = cls(state)
         context._sdk_invocation = invocation
+        context._replay_schema = invocation.replay_schema
         context._function_context = FunctionContext(**invocation.extra)
         return context
 
