@@ -87,15 +87,19 @@ class OrchestrationSession:
         *,
         custom_status: str | None = None,
         input_type: type | None = None,
+        log_actions: bool = False,
     ) -> None:
         """`custom_status` (JSON text) is the status the instance had before this replay,
         which the runtime passes so that a status carried over by continue-as-new shows;
-        `input_type` is the trigger's `input_type=`."""
+        `input_type` is the trigger's `input_type=`; with `log_actions`, `logged_actions`
+        keeps every action taken, replayed ones included."""
         self._orchestrator = orchestrator
         self._past = list(past_events)
         past_actions = {e.event_id: e for e in self._past if e.event_type in ACTION_EVENT_TYPES}
         self._state = ReplayState(instance_id, past_actions, custom_status)
         self._state.input_type = input_type
+        if log_actions:
+            self._state.action_log = {}
         self._state.name = str(getattr(orchestrator, "__name__", "orchestrator"))
         self._context = DurableOrchestrationContext(self._state)
         self._driver: OrchestratorDriver | None = None
@@ -109,6 +113,11 @@ class OrchestrationSession:
     @property
     def context(self) -> DurableOrchestrationContext:
         return self._context
+
+    @property
+    def logged_actions(self) -> dict[int, Action]:
+        """Every action taken so far by sequence number (empty unless `log_actions`)."""
+        return dict(self._state.action_log or {})
 
     @property
     def fault(self) -> NonDeterminismError | None:

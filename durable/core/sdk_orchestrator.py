@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Mapping
 from datetime import datetime
 from typing import Any
 
 from durable.core.actions import (
-    ACTION_KINDS,
     CallEntity,
     CreateSubOrchestration,
     CreateTimer,
@@ -124,7 +123,7 @@ class _SdkRun:
         self._invocation = invocation
         self._function_context = context.function_context
         self._yields: list[Any] = []
-        self._actions: dict[int, Any] = {}
+        self._actions: Mapping[int, object] = {}
         self.context: DurableOrchestrationContext | None = None
 
     def execute(self) -> OrchestratorState:
@@ -134,17 +133,17 @@ class _SdkRun:
             self._invocation.instance_id,
             past,
             input_type=getattr(self._fn, INPUT_TYPE_ATTRIBUTE, None),
+            log_actions=True,
         )
         session.context._function_context = self._function_context
         self.context = session.context
-        self._remember(ACTION_KINDS.from_event(e) for e in past)
         result: EpisodeResult | None = None
         for when, events in episodes:
             result = session.apply(events, when)
-            self._remember(result.actions)
             if result.is_done:
                 break
         assert result is not None
+        self._actions = session.logged_actions
         return self._state(result)
 
     def _observed(self) -> Callable[[DurableOrchestrationContext], Any]:
@@ -158,12 +157,6 @@ class _SdkRun:
             return returned
 
         return observed
-
-    def _remember(self, actions: Iterable[object]) -> None:
-        for action in actions:
-            seq = _sequence_number(action)
-            if seq is not None:
-                self._actions[seq] = action
 
     def _state(self, result: EpisodeResult) -> OrchestratorState:
         schema = self._invocation.replay_schema
@@ -291,16 +284,6 @@ def _split(
             current.append(event)
     episodes.append((when, current))
     return past, episodes
-
-
-def _sequence_number(action: object) -> int | None:
-    if isinstance(action, ScheduleTask | CreateSubOrchestration):
-        return action.task_id
-    if isinstance(action, CreateTimer):
-        return action.timer_id
-    if isinstance(action, SendEvent):
-        return action.event_id
-    return None
 
 
 def _plain(action: object, instance_id: str) -> Action | None:

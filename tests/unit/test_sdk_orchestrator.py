@@ -251,8 +251,12 @@ def test_played_events_are_replayed() -> None:
     builder.activity(0, "A", "a", played=True)
     builder.activity(1, "B", "b")
     orchestrator = df.Orchestrator(watch)
-    json.loads(orchestrator.handle(builder.text()))
+    state = json.loads(orchestrator.handle(builder.text()))
     assert flags == [True, False]
+    # Replayed actions are listed as the code took them (the history's TaskScheduled rows
+    # here have no input).
+    assert state["actions"] == [[CallActivityAction("A", 1).to_json()],
+                                [CallActivityAction("B", 2).to_json()]]
     assert orchestrator.durable_context is not None
     assert orchestrator.durable_context.is_replaying is False
 
