@@ -65,6 +65,7 @@ async def list_instances(call: Call) -> func.HttpResponse:
         page_size=int(top) if top is not None else DEFAULT_TOP,
         continuation_token=q.headers.get(CONTINUATION_HEADER) or None,
         show_input=q.flag("showInput", True),
+        version=q.text("version"),
     )
     headers = {CONTINUATION_HEADER: token} if token else {}
     return links.json_response([s.to_status_body() for s in page], 200, headers)

@@ -257,8 +257,10 @@ class InstanceStore:
         top: int = 100,
         continuation_token: str | None = None,
         include_input: bool = True,
+        version: str | None = None,
     ) -> tuple[list[InstanceRecord], str | None]:
         """One page of rows matching every given filter, and the token of the next page.
+        `version` keeps the rows whose Version column is exactly that text.
 
         A page may hold fewer than `top` rows (even none) while a token remains: the table
         service stops at partition-range and time limits. Loop until the token is None.
@@ -268,6 +270,9 @@ class InstanceStore:
         query_filter, params = _filter(
             created_from, created_to, statuses, instance_id_prefix, exclude_entities
         )
+        if version:
+            query_filter = " and ".join(c for c in (query_filter, "Version eq @version") if c)
+            params["version"] = version
         select = None if include_input else _columns_without_input()
         if query_filter:
             pager = self._table.query_entities(
