@@ -17,6 +17,7 @@ from enum import Enum, IntEnum
 from typing import Any
 
 from durable.core.entities import EntityId
+from durable.core.http import DurableHttpRequest
 from durable.core.retry import RetryOptions
 from durable.core.serialization import dumps
 
@@ -203,6 +204,25 @@ class SignalEntityAction(_EntityAction):
     """`signal_entity(entity_id, operation, input_)`."""
 
     action_type = ActionType.SIGNAL_ENTITY
+
+
+class CallHttpAction(Action):
+    """`call_http(...)`: the request as the Python SDK writes it (`httpRequest`)."""
+
+    action_type = ActionType.CALL_HTTP
+    # The request fields the SDK's JSON has (the extension's others keep their defaults).
+    _request_fields = ("method", "uri", "content", "headers", "tokenSource")
+
+    def __init__(self, http_request: DurableHttpRequest) -> None:
+        self.http_request = http_request
+
+    def to_json(self) -> dict[str, Any]:
+        """The action with `httpRequest`."""
+        request = self.http_request.to_json()
+        fields = {k: request[k] for k in self._request_fields if k in request}
+        if fields.get("tokenSource") is None:
+            fields.pop("tokenSource", None)  # written only when there is one, as the SDK
+        return {"actionType": int(self.action_type), "httpRequest": fields}
 
 
 class CompoundAction(Action):

@@ -34,6 +34,7 @@ from durable.core.context import DurableOrchestrationContext, sdk_invocation_of
 from durable.core.determinism import ACTION_EVENT_TYPES
 from durable.core.entities import EntityId
 from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus
+from durable.core.http_task import HttpTask
 from durable.core.registry import INPUT_TYPE_ATTRIBUTE
 from durable.core.replay import EpisodeResult, OrchestrationSession
 from durable.core.sdk_actions import (
@@ -41,6 +42,7 @@ from durable.core.sdk_actions import (
     CallActivityAction,
     CallActivityWithRetryAction,
     CallEntityAction,
+    CallHttpAction,
     CallSubOrchestratorAction,
     CallSubOrchestratorWithRetryAction,
     ContinueAsNewAction,
@@ -218,6 +220,8 @@ class _SdkRun:
         return [action] if action is not None else []
 
     def _leaf_action(self, task: Task[Any], seqs: list[int]) -> Action | None:
+        if isinstance(task, HttpTask):
+            return CallHttpAction(task.request)
         if isinstance(task, RetryableTask):
             first = task.first_attempt
             if not isinstance(first, AtomicTask) or not isinstance(first.id, int):

@@ -10,18 +10,22 @@ from durable.client import DurableOrchestrationStatus, OrchestrationRuntimeStatu
 from durable.core.context import DurableOrchestrationContext
 from durable.core.entities import EntityId
 from durable.core.entity_context import DurableEntityContext
+from durable.core.http import DurableHttpRequest, ManagedIdentityTokenSource, TokenSource
 from durable.core.retry import RetryOptions
 from durable.core.sdk_actions import OrchestratorState, ReplaySchema
 from durable.core.sdk_json import FunctionContext
 
 __all__ = [
     "DurableEntityContext",
+    "DurableHttpRequest",
     "DurableOrchestrationContext",
     "DurableOrchestrationStatus",
     "EntityId",
     "FunctionContext",
+    "ManagedIdentityTokenSource",
     "OrchestrationRuntimeStatus",
     "OrchestratorState",
     "ReplaySchema",
     "RetryOptions",
+    "TokenSource",
 ]

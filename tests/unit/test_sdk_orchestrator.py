@@ -294,6 +294,26 @@ def test_handle_needs_a_payload_context() -> None:
         df.Orchestrator(orch).handle(captured[0])
 
 
+def test_call_http_is_one_call_http_action() -> None:
+    source = df.ManagedIdentityTokenSource("https://management.core.windows.net/")
+
+    def fetch(context: df.DurableOrchestrationContext) -> Gen:
+        response = yield context.call_http("POST", "https://example.test/jobs", {"n": 1},
+                                           headers={"h": "v"}, token_source=source)
+        return response.status_code
+
+    first = run(Builder(), fetch)
+    request = first["actions"][0][0]
+    assert request["actionType"] == 8
+    assert request["httpRequest"] == {
+        "method": "POST", "uri": "https://example.test/jobs", "content": '{"n": 1}',
+        "headers": {"h": "v"}, "tokenSource": source.to_json()}
+    answered = Builder()
+    answered.activity(0, "BuiltIn::HttpActivity",
+                      {"statusCode": 201, "headers": {}, "content": "made"})
+    assert run(answered, fetch)["output"] == 201
+
+
 def test_action_classes_write_the_sdk_json() -> None:
     when = datetime(2024, 1, 2, 3, 4, 5, 600000, tzinfo=UTC)
     assert CreateTimerAction(when).to_json() == {
