@@ -20,6 +20,7 @@ from durable.core.http import (
     TokenSource,
 )
 from durable.core.retry import RetryOptions
+from durable.core.sdk_entity import Entity
 from durable.core.sdk_orchestrator import Orchestrator
 from durable.core.task import Task, TimerTask
 from durable.errors import (
@@ -40,6 +41,7 @@ __all__ = [
     "DurableOrchestrationClient",
     "DurableOrchestrationContext",
     "DurableOrchestrationStatus",
+    "Entity",
     "EntityId",
     "InstanceAlreadyExistsError",
     "InstanceNotFoundError",

@@ -5,8 +5,8 @@ generator with `my_orchestrator.build().get_user_function().orchestrator_functio
 entity's with `.entity_function`; an activity's `get_user_function()` is the activity
 itself). Our decorators keep the user's function as it is (it stays callable and
 `context.call_activity(fn)` still names it), and give it a `build()` method that answers
-the same chain. The orchestrator handle is the SDK's `Orchestrator.create(fn)`: it takes a
-context (or its JSON) and returns the orchestrator state JSON.
+the same chain. The handles are the SDK's `Orchestrator.create(fn)` and `Entity.create(fn)`:
+they take a trigger payload and answer with the SDK's state JSON.
 """
 
 from __future__ import annotations
@@ -15,25 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from durable.core.registry import NAME_ATTRIBUTE, DurableKind
+from durable.core.sdk_entity import Entity
 from durable.core.sdk_orchestrator import Orchestrator
-from durable.errors import DurableError
 
 BUILD_ATTRIBUTE = "build"
 
 
-class EntityHandleError(DurableError):
-    """An entity handle of `build().get_user_function()` was called directly."""
-
-
 def _entity_handle(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def handle(*_args: Any, **_kwargs: Any) -> Any:
-        raise EntityHandleError(
-            f"The entity handle of '{getattr(fn, '__name__', fn)}' is not run directly: "
-            "call its `.entity_function` with a DurableEntityContext, or run it on a batch "
-            "with durable.testing.run_entity."
-        )
-
-    handle.entity_function = fn  # type: ignore[attr-defined]
+    handle = Entity.create(fn)
     handle.__name__ = getattr(fn, "__name__", "entity")
     return handle
 

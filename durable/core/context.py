@@ -491,8 +491,7 @@ class DurableOrchestrationContext:
         Fixed by the execution and the sequence number, so a replay sends the same id (and
         takes nothing from the counter of `new_uuid`, as the SDK takes nothing).
         """
-        name = f"{self.instance_id}:{self._state.execution_id or ''}:{seq}"
-        return str(uuid.uuid5(_UUID_NAMESPACE, name))
+        return entity_request_id(self.instance_id, self._state.execution_id, seq)
 
     def _activity(self, name: str, input_json: str) -> AtomicTask:
         def schedule(task: AtomicTask) -> None:
@@ -573,6 +572,11 @@ def _entity_arg(value: object) -> EntityId:
 
 def _release_action(entity: str, release: str) -> Callable[[int], ReleaseLock]:
     return lambda seq: ReleaseLock(seq, entity, RELEASE_EVENT, release)
+
+
+def entity_request_id(instance_id: str, execution_id: str | None, seq: int) -> str:
+    """The id of the entity request an execution sends as action `seq` (see `_request_id`)."""
+    return str(uuid.uuid5(_UUID_NAMESPACE, f"{instance_id}:{execution_id or ''}:{seq}"))
 
 
 def sdk_invocation_of(context: DurableOrchestrationContext) -> SdkInvocation | None:

@@ -30,7 +30,11 @@ from durable.core.actions import (
     SendEvent,
     SignalEntity,
 )
-from durable.core.context import DurableOrchestrationContext, sdk_invocation_of
+from durable.core.context import (
+    DurableOrchestrationContext,
+    entity_request_id,
+    sdk_invocation_of,
+)
 from durable.core.determinism import ACTION_EVENT_TYPES
 from durable.core.entities import EntityId
 from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus
@@ -129,7 +133,8 @@ class _SdkRun:
         self.context: DurableOrchestrationContext | None = None
 
     def execute(self) -> OrchestratorState:
-        past, episodes = _split(self._invocation.history)
+        history = _with_our_request_ids(self._invocation.history, self._invocation.instance_id)
+        past, episodes = _split(history)
         session = OrchestrationSession(
             self._observed(),
             self._invocation.instance_id,
@@ -258,6 +263,29 @@ def _watch(gen: Generator[Any, Any, Any], yields: list[Any]) -> Generator[Any, A
             raise
         except BaseException as exc:  # delivered at the user's yield, as the driver meant
             value, error = None, exc
+
+
+def _with_our_request_ids(history: list[HistoryEvent], instance_id: str) -> list[HistoryEvent]:
+    """Entity responses renamed from the extension's request ids (in each EventSent's
+    input) to the ids our context gives its requests, so that they answer the calls."""
+    execution = next((e.execution_id for e in history
+                      if e.event_type is EventType.ExecutionStarted), None)
+    renames: dict[str, str] = {}
+    for event in history:
+        if event.event_type is EventType.EventSent and event.event_id >= 0:
+            try:
+                sent = json.loads(event.input or "")
+            except ValueError:
+                continue
+            if isinstance(sent, dict) and isinstance(sent.get("id"), str):
+                renames[sent["id"]] = entity_request_id(instance_id, execution, event.event_id)
+    if not renames:
+        return history
+    return [
+        e.replace(name=renames[e.name])
+        if e.event_type is EventType.EventRaised and e.name in renames else e
+        for e in history
+    ]
 
 
 def _split(

@@ -214,6 +214,31 @@ def test_signals_are_entries_of_their_own_and_calls_wait() -> None:
     assert first["actions"][0][0]["instanceId"] == "@counter@k"
 
 
+def test_entity_answers_found_by_the_extensions_request_ids() -> None:
+    counter_id = df.EntityId("Counter", "k")
+
+    def ask(context: df.DurableOrchestrationContext) -> Gen:
+        try:
+            return (yield context.call_entity(counter_id, "get"))
+        except Exception as exc:
+            return f"failed: {exc}"
+
+    answered = Builder()
+    answered.add(H.EVENT_SENT, event_id=0, InstanceId="@counter@k", Name="op",
+                 Input=json.dumps({"id": "ext-req-1"}))
+    answered.next_episode()
+    answered.add(H.EVENT_RAISED, Name="ext-req-1", Input=json.dumps({"result": json.dumps(5)}))
+    assert run(answered, ask)["output"] == 5
+
+    failed = Builder()
+    failed.add(H.EVENT_SENT, event_id=0, InstanceId="@counter@k", Name="op",
+               Input=json.dumps({"id": "ext-req-2"}))
+    failed.next_episode()
+    failed.add(H.EVENT_RAISED, Name="ext-req-2",
+               Input=json.dumps({"result": "bad op", "exceptionType": "ValueError"}))
+    assert run(failed, ask)["output"] == "failed: bad op"
+
+
 def test_continue_as_new_ends_the_actions_and_the_execution() -> None:
     def again(context: df.DurableOrchestrationContext) -> Gen:
         n = yield context.call_activity("Step", context.get_input())
@@ -327,3 +352,55 @@ def test_action_classes_write_the_sdk_json() -> None:
     state = OrchestratorState(True, [], {"a": 1}, 1, custom_status="s")
     assert state.to_json() == {"isDone": True, "schemaVersion": 1, "actions": [],
                                "output": {"a": 1}, "customStatus": "s"}
+
+
+# --- Entity: the SDK's entity batch payload ---------------------------------------------------
+
+
+def counter(context: df.DurableEntityContext) -> None:
+    value = context.get_state(lambda: 0)
+    if context.operation_name == "add":
+        value += context.get_input()
+    elif context.operation_name == "fail":
+        context.set_state(-1000)
+        raise ValueError("no such luck")
+    elif context.operation_name == "tell":
+        context.signal_entity(df.EntityId("Audit", "a"), "seen", value)
+    context.set_state(value)
+    context.set_result(f"now {value}")
+
+
+def entity_payload(*ops: tuple[str, Any], state: Any = None) -> str:
+    # The extension sends each input as JSON text of JSON text.
+    batch = [{"name": name, "input": json.dumps(json.dumps(value))} for name, value in ops]
+    return json.dumps({"self": {"name": "Counter", "key": "k"}, "exists": state is not None,
+                       "state": None if state is None else json.dumps(state), "batch": batch})
+
+
+def test_entity_handle_runs_the_batch() -> None:
+    context, batch = df.DurableEntityContext.from_json(
+        entity_payload(("add", 3), ("fail", None), ("add", 4), ("tell", None), state=10))
+    result = json.loads(df.Entity(counter).handle(context, batch))
+    assert result["entityExists"] is True
+    assert json.loads(result["entityState"]) == 17  # the failed operation was rolled back
+    assert [(r["isError"], json.loads(r["result"])) for r in result["results"]] == [
+        (False, "now 13"), (True, "no such luck"), (False, "now 17"), (False, "now 17")]
+    assert result["signals"] == [
+        {"target": {"name": "audit", "key": "a"}, "name": "seen", "input": "17"}]
+
+
+def test_entity_handles_from_create_and_build() -> None:
+    handle = df.Entity.create(counter)
+    assert handle.entity_function is counter  # type: ignore[attr-defined]
+    fresh = json.loads(handle(entity_payload(("add", 2))))
+    assert fresh["entityExists"] is True and json.loads(fresh["entityState"]) == 2
+
+    app = df.DFApp()
+
+    @app.entity_trigger(context_name="context")
+    def gaps_counter(context: df.DurableEntityContext) -> None:
+        counter(context)
+
+    built = gaps_counter.build().get_user_function()  # type: ignore[attr-defined]
+    assert built.entity_function is gaps_counter
+    assert json.loads(json.loads(built(entity_payload(("add", 5), state=1)))["entityState"]) == 6
