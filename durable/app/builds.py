@@ -5,8 +5,9 @@ generator with `my_orchestrator.build().get_user_function().orchestrator_functio
 entity's with `.entity_function`; an activity's `get_user_function()` is the activity
 itself). Our decorators keep the user's function as it is (it stays callable and
 `context.call_activity(fn)` still names it), and give it a `build()` method that answers
-the same chain. The handles are the SDK's `Orchestrator.create(fn)` and `Entity.create(fn)`:
-they take a trigger payload and answer with the SDK's state JSON.
+the same chain, and `fn._function._func` (the handle itself). The handles are the SDK's
+`Orchestrator.create(fn)` and `Entity.create(fn)`: they take a trigger payload and answer
+with the SDK's state JSON.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from durable.core.sdk_entity import Entity
 from durable.core.sdk_orchestrator import Orchestrator
 
 BUILD_ATTRIBUTE = "build"
+FUNCTION_ATTRIBUTE = "_function"
 
 
 def _entity_handle(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,10 +63,31 @@ class BuiltDurableFunction:
         return str(getattr(self._fn, NAME_ATTRIBUTE, getattr(self._fn, "__name__", "")))
 
 
+class _HandleView:
+    """`fn._function._func`: the SDK's handle, as tests reach it on a `FunctionBuilder`.
+
+    Only `_func` is offered (no `get_user_function`), so that code that unwraps a
+    `FunctionBuilder` to the user's function still finds `fn` itself.
+    """
+
+    def __init__(self, fn: Callable[..., Any], kind: DurableKind) -> None:
+        self._fn = fn
+        self._kind = kind
+
+    @property
+    def _func(self) -> Callable[..., Any]:
+        handle = _HANDLES[self._kind](self._fn)
+        if handle is not self._fn:
+            handle.__wrapped__ = self._fn  # type: ignore[attr-defined]
+        return handle
+
+
 def attach_build(fn: Callable[..., Any], kind: DurableKind) -> None:
-    """Give a registered durable function the SDK's `build(auth_level=None)`."""
+    """Give a registered durable function the SDK's `build(auth_level=None)` and
+    `_function._func`."""
 
     def build(auth_level: Any = None) -> BuiltDurableFunction:
         return BuiltDurableFunction(fn, kind)
 
     setattr(fn, BUILD_ATTRIBUTE, build)
+    setattr(fn, FUNCTION_ATTRIBUTE, _HandleView(fn, kind))

@@ -276,3 +276,26 @@ def test_indexer_lists_durable_functions_under_function_name(
         ("entityTrigger", "Counter"),
     }
     assert "HttpStart" in {spec.name for spec in indexed.functions}
+
+
+def test_function_handle_as_the_sdk_tests_reach_it() -> None:
+    app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @app.function_name("gaps_pystein")
+    @app.orchestration_trigger(context_name="context")
+    def gaps_pystein_orch(context: df.DurableOrchestrationContext) -> Gen:
+        return (yield context.call_activity("gaps_pystein_act", 1))
+
+    @app.activity_trigger(input_name="n")
+    def gaps_pystein_act(n: int) -> int:
+        return n
+
+    handle = gaps_pystein_orch._function._func  # type: ignore[attr-defined]
+    assert handle.orchestrator_function is gaps_pystein_orch
+    assert inspect.unwrap(handle) is gaps_pystein_orch
+    state = json.loads(handle(json.dumps(_payload([]))))
+    assert state["actions"][0][0]["functionName"] == "gaps_pystein_act"
+    assert gaps_pystein_act._function._func is gaps_pystein_act  # type: ignore[attr-defined]
+    # Unit-test helpers that unwrap FunctionBuilders still find the user's function.
+    run = run_orchestrator(gaps_pystein_orch, activities=[gaps_pystein_act])
+    assert run.output == 1
