@@ -266,6 +266,7 @@ def test_indexer_lists_durable_functions_under_function_name(
 
     app_dir = Path(__file__).resolve().parents[1] / "apps" / "function_name_app"
     monkeypatch.chdir(app_dir)
+    monkeypatch.setenv("TEST_HUB_NAME", "FunctionNameApp")
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.delitem(sys.modules, "function_app", raising=False)
     indexed = index_app(app_dir)
