@@ -8,10 +8,10 @@ Pending, Running, Suspended, ContinuedAsNew; `--all` adds finished ones; `--name
 one's history and replays it with the pure replay engine against the current code, as a
 host that picks the instance up after the deployment would. Per instance it prints OK or
 the `NonDeterminismError` a host would fail the instance with (expected and found action,
-the orchestrator's source line). Instances whose orchestrator no longer exists in the code,
-and instances whose version the deployment's host.json would not take (`defaultVersion`,
-`versionMatchStrategy`), are reported separately. The exit status is 1 when any instance
-would fail or would not run.
+the orchestrator's source line). Instances whose version a host with the app's host.json
+would not run (`defaultVersion`, `versionMatchStrategy`, decided by the host's own
+`VersionGate`), and instances whose orchestrator no longer exists in the code, are reported
+separately. The exit status is 1 when any instance would fail or would not run.
 
 It only reads: a query of the Instances table and one history read per instance. It never
 writes a row, sends or receives a message or runs an activity, so it is safe to point at a
@@ -23,19 +23,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from durable.core.versioning import VersionFailureStrategy
+
 if TYPE_CHECKING:
     from durable.core.registry import DurableFunction
+    from durable.runtime.version_gate import VersionGate
     from durable.storage.interface import InstanceRecord
     from durable.storage.taskhub import TaskHub
     from emulator.durable_cli import Context
-    from emulator.replay_versions import VersionRule
 
 HELP = "replay the instances in the task hub against the app's current code (read-only)"
 # History reads in flight at once.
@@ -106,11 +107,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def replay_check(ctx: Context, args: argparse.Namespace) -> CommandReport:
-    """The `replay-check` command: load the app, check every matching instance, report."""
-    from emulator.replay_versions import VersionRule
+    """The `replay-check` command: load the app, check every matching instance, report.
+
+    The version rules are the host's: the gate of a host whose settings are the app's
+    host.json (with its app-setting overrides), which `ctx.settings` already holds."""
+    from durable.runtime.version_gate import VersionGate
 
     root = (args.script_root or Path.cwd()).resolve()
-    rule = VersionRule.from_host_json(_host_json(root))
+    gate = VersionGate.from_settings(ctx.settings)
     script, orchestrators = load_orchestrators(root)
     records = await _matching(ctx.hub, args)
     semaphore = asyncio.Semaphore(CONCURRENCY)
@@ -118,23 +122,13 @@ async def replay_check(ctx: Context, args: argparse.Namespace) -> CommandReport:
     async def one(record: InstanceRecord) -> InstanceCheck:
         async with semaphore:
             loaded = await ctx.hub.history.load_history(record.instance_id)
-        return check_instance(record, loaded.events, orchestrators, rule)
+        return check_instance(record, loaded.events, orchestrators, gate)
 
     checks = list(await asyncio.gather(*(one(r) for r in records)))
     checks.sort(key=lambda c: c.instance_id)
     failing = any(c.verdict.fails for c in checks)
     text = _as_json(checks) if args.json else format_report(checks, script, ctx.hub.hub_name)
     return CommandReport(text, 1 if failing else 0)
-
-
-def _host_json(root: Path) -> dict[str, Any]:
-    """host.json with the app settings' `AzureFunctionsJobHost__...` overrides, as the host
-    reads it (the version settings are read from it)."""
-    from durable.storage.settings import read_host_json, with_app_setting_overrides
-    from emulator.settings import load_local_settings
-
-    env = {**load_local_settings(root).values, **os.environ}
-    return dict(with_app_setting_overrides(read_host_json(root), env))
 
 
 def load_orchestrators(root: Path) -> tuple[Path, dict[str, DurableFunction]]:
@@ -183,21 +177,28 @@ def check_instance(
     record: InstanceRecord,
     events: Sequence[Any],
     orchestrators: dict[str, DurableFunction],
-    rule: VersionRule,
+    gate: VersionGate,
 ) -> InstanceCheck:
-    """The verdict on one instance: its orchestrator, its version, then a replay."""
-    from durable.core.history import EventType
+    """The verdict on one instance, in the host's order: its version (the gate acts before
+    any code is looked up), its orchestrator, then a replay."""
     from durable.errors import DurableError, NonDeterminismError
+    from durable.runtime.summary import summarize
     from durable.testing.replay import replay
 
-    started = next((e for e in events if e.event_type is EventType.ExecutionStarted), None)
+    history = summarize(events)
+    started = history.started
     name = record.name or (started.name if started else None) or ""
-    version = (started.version if started else None) or record.version
+    # The version the gate compares: the history's start, else the start still queued
+    # (the client writes the same version to it and to the Instances row).
+    version = started.version if started is not None else record.version
 
     def verdict(kind: Verdict, message: str) -> InstanceCheck:
         return InstanceCheck(record.instance_id, name, record.runtime_status.value, kind,
                              message, version)
 
+    rejected = _version_rejection(gate, version) if not history.is_terminal else None
+    if rejected is not None:
+        return verdict(Verdict.VERSION_REJECTED, rejected)
     fn = orchestrators.get(name.lower())
     if fn is None:
         known = ", ".join(sorted(f.name for f in orchestrators.values())) or "none"
@@ -205,9 +206,6 @@ def check_instance(
                        f"the app has no orchestrator '{name}' (orchestrators: {known})")
     if started is None:
         return verdict(Verdict.NOT_STARTED, "no history yet: it will start with this code")
-    rejected = rule.rejection(version)
-    if rejected is not None:
-        return verdict(Verdict.VERSION_REJECTED, rejected)
     try:
         outcome = replay(events, fn.call, instance_id=record.instance_id,
                          input_type=fn.input_type)
@@ -216,6 +214,27 @@ def check_instance(
     except (DurableError, ValueError) as exc:
         return verdict(Verdict.UNREADABLE, f"the history cannot be replayed: {exc}")
     return verdict(Verdict.OK, f"replays to {outcome.status.value}")
+
+
+def _version_rejection(gate: VersionGate, version: str | None) -> str | None:
+    """The gate's reason not to run an instance of `version`, and what the host does then
+    (None: the gate lets it run). A finished instance is never gated: a host runs it again
+    only on a new start, which brings its own version."""
+    why = gate.mismatch_of(version)
+    if why is None:
+        return None
+    return f"{why} {_HOST_DOES[gate.failure]}"
+
+
+# What a host does with an instance its gate does not run, by versionFailureStrategy.
+_HOST_DOES: dict[VersionFailureStrategy, str] = {
+    VersionFailureStrategy.REJECT: (
+        "A host with this host.json would not run it (versionFailureStrategy Reject): its "
+        "messages stay queued for a host that can take them."),
+    VersionFailureStrategy.FAIL: (
+        "A host with this host.json would fail it with VersionMismatchError "
+        "(versionFailureStrategy Fail)."),
+}
 
 
 # --- output --------------------------------------------------------------------------------

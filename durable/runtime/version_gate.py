@@ -71,6 +71,11 @@ class VersionGate:
             version = summary.started.version
         else:
             return None
+        return self.mismatch_of(version)
+
+    def mismatch_of(self, version: str | None) -> str | None:
+        """Why this host may not run an instance of `version` (None: it may): the one rule
+        for every episode, and for `replay-check` judging a stored instance."""
         return version_mismatch(version, self.host_version, self.match)
 
     def fault(self, summary: HistorySummary, plan: Plan) -> str | None:

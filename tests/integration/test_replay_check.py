@@ -10,10 +10,8 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +21,9 @@ from azure.storage.queue.aio import QueueServiceClient
 
 from durable.app.root import process
 from durable.client import DurableOrchestrationClient
-from durable.core.history import EventType, HistoryEvent
-from durable.core.messages import TaskMessage
 from durable.core.status import OrchestrationRuntimeStatus as S
+from durable.core.versioning import VersionMatchStrategy
 from durable.runtime.worker import DurableWorker
-from durable.storage.interface import InstanceRecord
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 from durable.testing import replay
@@ -59,13 +55,16 @@ class Hub:
         self.hub = hub
         self.client = DurableOrchestrationClient(settings, hub, functions=process.registry)
 
-    def check(self, app: str, *extra: str) -> tuple[int, Any, str]:
-        """Run `python -m emulator durable replay-check` on a fixture app: exit status,
-        the parsed --json output (or the text without it) and stderr."""
+    def check(
+        self, app: str, *extra: str, settings: dict[str, str] | None = None
+    ) -> tuple[int, Any, str]:
+        """Run `python -m emulator durable replay-check` on a fixture app (with extra app
+        `settings` in its environment): exit status, the parsed --json output (or the text
+        without it) and stderr."""
         argv = [sys.executable, "-m", "emulator", "durable", "replay-check",
                 "--script-root", str(APPS / app), "--task-hub-name", self.settings.hub_name,
                 "--connection", self.settings.connection_string, *extra]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **(settings or {})}
         done = subprocess.run(argv, capture_output=True, text=True, timeout=180, env=env,
                               cwd=ROOT, check=False)
         out = json.loads(done.stdout) if "--json" in extra and done.stdout else done.stdout
@@ -77,8 +76,10 @@ async def filled_hub(
     connection_string: str, hub_name: str, fill: Callable[[Hub], Any]
 ) -> AsyncIterator[Hub]:
     """A hub where `fill` starts instances while a worker runs; the worker is closed before
-    the test goes on, and the hub deleted afterwards."""
-    settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
+    the test goes on, and the hub deleted afterwards. The worker runs every version
+    (versionMatchStrategy None), so instances of any version reach their waits."""
+    settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string,
+                               version_match_strategy=VersionMatchStrategy.NONE)
     hub = TaskHub(settings)
     await hub.create_if_not_exists()
     try:
@@ -102,21 +103,6 @@ async def wait_all_waiting(client: DurableOrchestrationClient, ids: list[str]) -
         assert time.monotonic() < deadline, f"{len(pending)} instances never waited"
         if pending:
             await asyncio.sleep(0.2)
-
-
-async def start_versioned(hub: TaskHub, name: str, instance_id: str, version: str) -> None:
-    """Start an instance as a client that passes `version` does (the ExecutionStarted event
-    and the Instances row carry it)."""
-    now = datetime.now(UTC)
-    execution_id = uuid.uuid4().hex
-    await hub.instances.insert(InstanceRecord(
-        instance_id, name=name, runtime_status=S.Pending, execution_id=execution_id,
-        version=version, input="null", created_time=now, last_updated_time=now,
-        task_hub_name=hub.hub_name,
-    ))
-    started = HistoryEvent(EventType.ExecutionStarted, now, name=name, version=version,
-                           input="null", instance_id=instance_id, execution_id=execution_id)
-    await hub.queues.send(TaskMessage(uuid.uuid4().hex, instance_id, started, execution_id))
 
 
 # --- what the hub holds, to prove the check wrote nothing --------------------------------
@@ -213,7 +199,7 @@ async def test_fifty_instances_pass_unchanged_code_and_the_changed_one_is_found(
 
 
 async def fill_mixed(h: Hub) -> None:
-    await start_versioned(h.hub, "rc_approval", "newer-version", "2.0")
+    await h.client.start_new("rc_approval", "newer-version", version="2.0")
     ids = [await h.client.start_new("rc_legacy", f"legacy-{i}") for i in range(2)]
     ids += [await h.client.start_new("rc_approval", "approval-1", {"n": 1}),
             await h.client.start_new("rc_approval", "approval-done", {"n": 2}), "newer-version"]
@@ -232,8 +218,12 @@ async def test_missing_orchestrators_and_versions_are_reported_apart(
         missing = lines.index("Orchestrators that no longer exist in the code:")
         assert lines[missing + 1] == "  'rc_legacy': 2 instance(s): legacy-0, legacy-1"
         versions = lines.index("Instances whose version this deployment would not take:")
-        assert lines[versions + 1].startswith("  newer-version (rc_approval): version '2.0' is "
-                                              "newer than the deployment's defaultVersion '1.0'")
+        assert lines[versions + 1] == (
+            "  newer-version (rc_approval): The orchestration version '2.0' is newer than this "
+            "host's version '1.0' (host.json defaultVersion, versionMatchStrategy "
+            "CurrentOrOlder). Run it on a host whose defaultVersion is at least as new. A host "
+            "with this host.json would not run it (versionFailureStrategy Reject): its "
+            "messages stay queued for a host that can take them.")
         assert any(line.startswith("OK") and "approval-1" in line for line in lines)
         assert "approval-done" not in text  # finished: left out unless --all
         assert "1 OK, 2 MISSING-ORCHESTRATOR, 1 VERSION-REJECTED" in text
@@ -254,6 +244,51 @@ async def test_missing_orchestrators_and_versions_are_reported_apart(
         assert code == 0 and recent["instances"] == []
         code, _, err = h.check("replay_app", "--status", "Sleeping")
         assert code == 1 and "Unknown runtime status 'Sleeping'" in err
+
+
+async def test_versions_are_judged_by_the_hosts_rules(
+    connection_string: str, hub_name: str
+) -> None:
+    async with filled_hub(connection_string, hub_name, fill_mixed) as h:
+        # A start no host has picked up yet is gated on the version it carries.
+        await h.client.start_new("rc_approval", "queued-newer", version="3.0")
+        await h.client.start_new("rc_approval", "queued-older", version="0.9")
+        code, v2, err = h.check("replay_app_v2", "--json")
+        assert code == 1, err
+        verdicts = {c["instance_id"]: c["verdict"] for c in v2["instances"]}
+        assert verdicts["queued-newer"] == "VERSION-REJECTED"
+        assert verdicts["queued-older"] == "NOT-STARTED"
+
+        # No defaultVersion: the host is the oldest version, so under CurrentOrOlder it does
+        # not run instances that have a version; unversioned ones replay.
+        code, oldest, err = h.check("replay_app", "--json")
+        assert code == 1, err
+        by_id = {c["instance_id"]: c for c in oldest["instances"]}
+        rejected = sorted(i for i, c in by_id.items() if c["verdict"] == "VERSION-REJECTED")
+        assert rejected == ["newer-version", "queued-newer", "queued-older"]
+        assert "is newer than this host's version (none)" in by_id["newer-version"]["message"]
+        assert by_id["newer-version"]["version"] == "2.0"
+        assert {by_id[i]["verdict"] for i in ("legacy-0", "legacy-1", "approval-1")} == {"OK"}
+
+        # App settings override host.json, as for the host: Fail changes what the host does,
+        # None runs every version.
+        fail = {"AzureFunctionsJobHost__extensions__durableTask__versionFailureStrategy": "Fail"}
+        code, failing, _ = h.check("replay_app", "--json", settings=fail)
+        assert code == 1
+        message = {c["instance_id"]: c["message"] for c in failing["instances"]}["newer-version"]
+        assert message.endswith("A host with this host.json would fail it with "
+                                "VersionMismatchError (versionFailureStrategy Fail).")
+        every = {"AzureFunctionsJobHost__extensions__durableTask__versionMatchStrategy": "None"}
+        code, taken, err = h.check("replay_app", "--json", settings=every)
+        assert code == 0, err
+        assert taken["failing"] == 0
+        assert {c["verdict"] for c in taken["instances"]} == {"OK", "NOT-STARTED"}
+
+        # A strategy the host would refuse to start with is the same error here.
+        bad = {"AzureFunctionsJobHost__extensions__durableTask__versionMatchStrategy": "Newest"}
+        code, out, err = h.check("replay_app", settings=bad)
+        assert code == 1 and out == ""
+        assert "versionMatchStrategy must be one of None, Strict, CurrentOrOlder" in err
 
 
 async def test_an_exported_history_replays_as_a_golden_file(
