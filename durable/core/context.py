@@ -75,12 +75,32 @@ class DurableOrchestrationContext:
     # How a payload read by `from_json` groups actions (the SDK's field, which its tests read).
     _replay_schema = ReplaySchema.V1
 
-    def __init__(self, state: st.ReplayState) -> None:
-        self._state = state
+    def __init__(
+        self,
+        state: st.ReplayState | list[dict[str, Any]],
+        instanceId: str | None = None,  # noqa: N803 (the SDK's argument names)
+        isReplaying: bool = False,  # noqa: N803
+        parentInstanceId: str | None = None,  # noqa: N803
+        input: Any = None,  # noqa: A002
+        upperSchemaVersion: int = 0,  # noqa: N803
+        **kwargs: Any,
+    ) -> None:
+        """A context; the replay engine makes it from its state.
+
+        With the SDK's arguments (the trigger payload's `history`, `instanceId`, ...) it is
+        made as `from_json` makes it.
+        """
         self._custom_status: Any = None
         self._custom_status_set = False
         self._function_context = FunctionContext()
         self._sdk_invocation: SdkInvocation | None = None
+        if isinstance(state, st.ReplayState):
+            self._state = state
+            return
+        payload = {"history": state, "instanceId": instanceId, "isReplaying": isReplaying,
+                   "parentInstanceId": parentInstanceId, "input": input,
+                   "upperSchemaVersion": upperSchemaVersion, **kwargs}
+        self._read_payload(parse_invocation(payload))
 
     @classmethod
     def from_json(cls, json_string: str) -> DurableOrchestrationContext:
@@ -91,17 +111,21 @@ class DurableOrchestrationContext:
         Keys the payload has beyond the durable ones are in `function_context`.
         """
         invocation = parse_invocation(json_string)
+        context = cls(st.ReplayState(invocation.instance_id, {}))
+        context._read_payload(invocation)
+        return context
+
+    def _read_payload(self, invocation: SdkInvocation) -> None:
         state = st.ReplayState(invocation.instance_id, {})
         state.history = list(invocation.history)
         state.input_json = invocation.input_json
         state.parent = invocation.parent
         state.is_replaying = invocation.is_replaying
         state.current_utc_datetime = invocation.started_at
-        context = cls(state)
-        context._sdk_invocation = invocation
-        context._replay_schema = invocation.replay_schema
-        context._function_context = FunctionContext(**invocation.extra)
-        return context
+        self._state = state
+        self._sdk_invocation = invocation
+        self._replay_schema = invocation.replay_schema
+        self._function_context = FunctionContext(**invocation.extra)
 
     @property
     def function_context(self) -> FunctionContext:

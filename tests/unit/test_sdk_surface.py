@@ -300,3 +300,19 @@ def test_function_handle_as_the_sdk_tests_reach_it() -> None:
     # Unit-test helpers that unwrap FunctionBuilders still find the user's function.
     run = run_orchestrator(gaps_pystein_orch, activities=[gaps_pystein_act])
     assert run.output == 1
+
+
+def test_context_takes_the_sdks_constructor_arguments() -> None:
+    history = _payload([])["history"]
+    first = df.DurableOrchestrationContext(history, "i-9", False, None, json.dumps([1, 2]),
+                                           1, invocation="x")
+    again = df.DurableOrchestrationContext(history, "i-9", False, None)
+    assert first.instance_id == "i-9" and first.get_input() == [1, 2]
+    assert first.function_context.invocation == "x"  # type: ignore[attr-defined]
+    ids = [first.new_uuid(), first.new_uuid()]
+    assert ids == [again.new_uuid(), again.new_uuid()] and ids[0] != ids[1]
+    state = json.loads(df.Orchestrator(lambda c: c.get_input()).handle(first))
+    # Schema V2 (upperSchemaVersion 1): one list of actions, empty here, as the SDK writes it.
+    assert state == {"isDone": True, "schemaVersion": 1, "actions": [[]], "output": [1, 2]}
+    with pytest.raises(SdkPayloadError, match="history\\[0\\]"):
+        df.DurableOrchestrationContext([{"EventType": 0}], "i-9", False, None)
