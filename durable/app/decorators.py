@@ -138,6 +138,9 @@ class _DurableDecorators(DecoratorApi):
         input_type: type | None = None,
     ) -> Callable[..., Any]:
         if isinstance(fn, FunctionBuilder):
+            named = self._take_named(fn)
+            if named is not None:  # @app.function_name below the trigger: the same, as the SDK
+                return self._add_durable(kind, named[1], param, named[0], input_type)
             raise FunctionRegistrationError(
                 f"@{kind.value}_trigger must be the decorator closest to the function "
                 f"'{fn._function.get_function_name()}'; other Functions decorators cannot be "
@@ -159,6 +162,21 @@ class _DurableDecorators(DecoratorApi):
             attach_build(fn, kind)
         self._durable_names.append((kind.value, final_name))
         return fn
+
+    def _take_named(self, fb: FunctionBuilder) -> tuple[Callable[..., Any], str] | None:
+        """The (user function, name) of a builder that only `function_name` made.
+
+        Such a builder (no trigger, no bindings) is taken back from this container; any
+        other builder gives None.
+        """
+        function = fb._function
+        only_named = all(s.setting_name == "function_name" for s in function._settings)
+        if function._trigger is not None or function._bindings or not only_named:
+            return None
+        if not any(b is fb for b in self._function_builders):
+            return None
+        self._function_builders = [b for b in self._function_builders if b is not fb]
+        return function._func, str(function.get_function_name())
 
     def function_name(
         self, name: str, setting_extra_fields: dict[str, Any] | None = None

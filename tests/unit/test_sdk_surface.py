@@ -316,3 +316,24 @@ def test_context_takes_the_sdks_constructor_arguments() -> None:
     assert state == {"isDone": True, "schemaVersion": 1, "actions": [[]], "output": [1, 2]}
     with pytest.raises(SdkPayloadError, match="history\\[0\\]"):
         df.DurableOrchestrationContext([{"EventType": 0}], "i-9", False, None)
+
+
+def test_function_name_below_a_durable_trigger_names_it_too() -> None:
+    app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @app.activity_trigger(input_name="value")
+    @app.function_name("gaps_below_named")
+    def gaps_below(value: str) -> str:
+        return value
+
+    assert ("activity", "gaps_below_named") in app.get_durable_functions()
+    assert process.registry.get(DurableKind.ACTIVITY, "gaps_below_named") is not None
+    assert "gaps_below_named" not in {f.get_function_name() for f in app.get_functions()}
+    assert gaps_below("x") == "x"
+
+    with pytest.raises(df.DurableError, match="closest to the function"):
+
+        @app.activity_trigger(input_name="req")
+        @app.route(route="gaps_mixed")
+        def gaps_mixed(req: func.HttpRequest) -> str:
+            return "no"
