@@ -20,6 +20,8 @@ from durable.core.http import (
     TokenSource,
 )
 from durable.core.retry import RetryOptions
+from durable.core.sdk_entity import Entity
+from durable.core.sdk_orchestrator import Orchestrator
 from durable.core.task import Task, TimerTask
 from durable.errors import (
     DurableError,
@@ -39,6 +41,7 @@ __all__ = [
     "DurableOrchestrationClient",
     "DurableOrchestrationContext",
     "DurableOrchestrationStatus",
+    "Entity",
     "EntityId",
     "InstanceAlreadyExistsError",
     "InstanceNotFoundError",
@@ -46,6 +49,7 @@ __all__ = [
     "ManagedIdentityTokenSource",
     "NonDeterminismError",
     "OrchestrationRuntimeStatus",
+    "Orchestrator",
     "RetryOptions",
     "Task",
     "TimerTask",

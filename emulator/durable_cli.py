@@ -206,6 +206,12 @@ def _state_change(method: str, what: str) -> Handler:
     """suspend / resume / rewind: the client checks the state and sends the request."""
 
     async def handler(ctx: Context, args: argparse.Namespace) -> Any:
+        if method in ("suspend", "resume"):
+            # The client leaves a finished instance as it is (the SDK's 410 handling); the
+            # command line says so instead of reporting a request that changes nothing.
+            status = await _require(ctx, args.id)
+            if status not in ("Pending", "Running", "Suspended"):
+                raise CliError(f"Instance '{args.id}' is {status}; there is nothing to {method}.")
         await getattr(ctx.client, method)(args.id, args.reason)
         return {"id": args.id, "message": f"Requested {what} of instance '{args.id}'."}
 

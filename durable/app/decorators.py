@@ -16,6 +16,7 @@ from typing import Any
 import azure.functions as func
 from azure.functions.decorators.function_app import DecoratorApi, FunctionBuilder
 
+from durable.app.builds import attach_build
 from durable.app.dispatchers import register_dispatchers
 from durable.app.root import process
 from durable.core.registry import (
@@ -137,6 +138,9 @@ class _DurableDecorators(DecoratorApi):
         input_type: type | None = None,
     ) -> Callable[..., Any]:
         if isinstance(fn, FunctionBuilder):
+            named = self._take_named(fn)
+            if named is not None:  # @app.function_name below the trigger: the same, as the SDK
+                return self._add_durable(kind, named[1], param, named[0], input_type)
             raise FunctionRegistrationError(
                 f"@{kind.value}_trigger must be the decorator closest to the function "
                 f"'{fn._function.get_function_name()}'; other Functions decorators cannot be "
@@ -155,8 +159,52 @@ class _DurableDecorators(DecoratorApi):
         with contextlib.suppress(AttributeError, TypeError):
             setattr(fn, NAME_ATTRIBUTE, final_name)
             setattr(fn, KIND_ATTRIBUTE, kind.value)
+            attach_build(fn, kind)
         self._durable_names.append((kind.value, final_name))
         return fn
+
+    def _take_named(self, fb: FunctionBuilder) -> tuple[Callable[..., Any], str] | None:
+        """The (user function, name) of a builder that only `function_name` made.
+
+        Such a builder (no trigger, no bindings) is taken back from this container; any
+        other builder gives None.
+        """
+        function = fb._function
+        only_named = all(s.setting_name == "function_name" for s in function._settings)
+        if function._trigger is not None or function._bindings or not only_named:
+            return None
+        if not any(b is fb for b in self._function_builders):
+            return None
+        self._function_builders = [b for b in self._function_builders if b is not fb]
+        return function._func, str(function.get_function_name())
+
+    def function_name(
+        self, name: str, setting_extra_fields: dict[str, Any] | None = None
+    ) -> Callable[..., Any]:
+        """Set a Function's name; above a durable trigger, the durable function's name.
+
+        As with the SDK, `@app.function_name("x")` stacked above `@app.orchestration_trigger`
+        (or an activity or entity trigger) registers that function as "x".
+        """
+        standard: Callable[..., Any] = super().function_name(name, setting_extra_fields)
+
+        def decorator(fn: Any) -> Any:
+            kind = getattr(fn, KIND_ATTRIBUTE, None)
+            old = getattr(fn, NAME_ATTRIBUTE, None)
+            if isinstance(fn, FunctionBuilder) or kind is None or not isinstance(old, str):
+                return standard(fn)
+            if not isinstance(name, str) or not name:
+                raise FunctionRegistrationError(
+                    f"@app.function_name needs a non-empty name, got {name!r}."
+                )
+            process.registry.rename(old, name)
+            setattr(fn, NAME_ATTRIBUTE, name)
+            self._durable_names = [
+                (k, name if (k, n) == (kind, old) else n) for k, n in self._durable_names
+            ]
+            return fn
+
+        return decorator
 
 
 class DFApp(_DurableDecorators, func.FunctionApp):
@@ -187,8 +235,16 @@ class DFApp(_DurableDecorators, func.FunctionApp):
 class Blueprint(_DurableDecorators, func.Blueprint):
     """Durable decorators in a blueprint, registrable on a `DFApp` or a plain `FunctionApp`."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, http_auth_level: func.AuthLevel | str = func.AuthLevel.FUNCTION
+    ) -> None:
+        """A blueprint; `http_auth_level` is accepted as the SDK accepts it.
+
+        As there, the HTTP functions of a registered blueprint get the auth level of the
+        app that registers it.
+        """
         func.Blueprint.__init__(self)  # type: ignore[no-untyped-call]
+        self.http_auth_level = http_auth_level
         self._init_durable(with_dispatchers=not process.dispatchers_taken)
         process.dispatchers_taken = True
 
@@ -233,6 +289,8 @@ def _inject_client(
 
         wrapper = sync_wrapper
     wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[union-attr]
+    # The SDK's unit-test idiom: `fn.build().get_user_function().client_function`.
+    setattr(wrapper, "client_function", user_fn)  # noqa: B010
     wrapper.__annotations__ = {
         k: v for k, v in getattr(user_fn, "__annotations__", {}).items() if k != client_name
     }

@@ -28,6 +28,7 @@ from durable.client.arguments import (
     time_arg,
     validate_instance_id,
 )
+from durable.client.bindings import parse_binding
 from durable.client.entity_operations import EntityOperations
 from durable.client.history_view import history_for_status
 from durable.client.instances import claim_instance, query_page
@@ -65,19 +66,30 @@ class DurableOrchestrationClient(EntityOperations):
 
     def __init__(
         self,
-        settings: TaskHubSettings,
-        hub: TaskHub | None = None,
+        settings: TaskHubSettings | str,
+        hub: TaskHub | str | None = None,
         *,
         check_function_names: bool = True,
         functions: DurableRegistry | None = None,
         clock: Clock | None = None,
+        function_invocation_id: str | None = None,
     ) -> None:
         """A client of the hub `settings` name, using `hub` when given (else its own).
 
-        `functions` is the app's registry: starts are checked against its orchestrators
-        unless `check_function_names=False`, which lets a process that does not load the
-        app (the `durable` command line) start orchestrators it cannot see.
+        `settings` may also be the SDK's durableClient binding string (JSON), with the
+        function invocation id as the SDK's second argument: the hub and connection are
+        read from it (see `durable.client.bindings`). `functions` is the app's registry:
+        starts are checked against its orchestrators unless `check_function_names=False`,
+        which lets a process that does not load the app (the `durable` command line) start
+        orchestrators it cannot see.
         """
+        self._origin: str | None = None
+        if isinstance(settings, str):
+            binding = parse_binding(settings)
+            settings, self._origin = binding.settings(), binding.origin
+        if isinstance(hub, str):
+            function_invocation_id, hub = hub, None
+        self.function_invocation_id = function_invocation_id
         self._settings = settings
         self._hub = hub
         self._hub_source: HubSource | None = None
@@ -237,12 +249,14 @@ class DurableOrchestrationClient(EntityOperations):
         created_time_from: datetime | None = None,
         created_time_to: datetime | None = None,
         runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+        instance_id_prefix: str | None = None,
         *,
         version: str | None = None,
     ) -> list[DurableOrchestrationStatus]:
         """The statuses of the instances created in the range with one of the statuses.
 
-        With `version` (our addition), only those of that orchestration version.
+        With `instance_id_prefix`, only instances whose ids start with it; with `version`
+        (our addition), only those of that orchestration version.
         """
         found: list[DurableOrchestrationStatus] = []
         token: str | None = None
@@ -251,6 +265,7 @@ class DurableOrchestrationClient(EntityOperations):
                 created_time_from=created_time_from,
                 created_time_to=created_time_to,
                 runtime_status=runtime_status,
+                instance_id_prefix=instance_id_prefix,
                 version=version,
                 page_size=MAX_PAGE_SIZE,
                 continuation_token=token,
@@ -350,11 +365,17 @@ class DurableOrchestrationClient(EntityOperations):
                                                    input=text))
 
     async def suspend(self, instance_id: str, reason: str | None = None) -> None:
-        """Pause a Pending or Running instance: events it gets wait until it is resumed."""
+        """Pause a Pending or Running instance: events it gets wait until it is resumed.
+
+        A finished instance is left as it is, without an error: the SDK takes the
+        extension's 410 Gone for it as success.
+        """
         text_arg(reason, "reason")
         record = await self._require(instance_id)
         status = record.runtime_status
-        if not status.is_running or status is OrchestrationRuntimeStatus.Suspended:
+        if self._finished(instance_id, record, "suspend"):
+            return
+        if status is OrchestrationRuntimeStatus.Suspended:
             raise InvalidInstanceStateError(
                 f"Instance '{instance_id}' is {record.runtime_status.name}; only Pending or "
                 "Running instances can be suspended."
@@ -363,9 +384,14 @@ class DurableOrchestrationClient(EntityOperations):
                                                    reason=reason))
 
     async def resume(self, instance_id: str, reason: str | None = None) -> None:
-        """Let a Suspended instance go on, with the events that arrived meanwhile."""
+        """Let a Suspended instance go on, with the events that arrived meanwhile.
+
+        A finished instance is left as it is, without an error (the SDK's 410 handling).
+        """
         text_arg(reason, "reason")
         record = await self._require(instance_id)
+        if self._finished(instance_id, record, "resume"):
+            return
         if record.runtime_status is not OrchestrationRuntimeStatus.Suspended:
             raise InvalidInstanceStateError(
                 f"Instance '{instance_id}' is {record.runtime_status.name}; only Suspended "
@@ -373,6 +399,14 @@ class DurableOrchestrationClient(EntityOperations):
             )
         await self._send(instance_id, HistoryEvent(EventType.ExecutionResumed, self._clock.now(),
                                                    reason=reason))
+
+    @staticmethod
+    def _finished(instance_id: str, record: InstanceRecord, operation: str) -> bool:
+        if record.runtime_status.is_running:
+            return False
+        log.info("Instance '%s' is %s; %s leaves it as it is", instance_id,
+                 record.runtime_status.name, operation)
+        return True
 
     async def rewind(
         self,
@@ -448,21 +482,34 @@ class DurableOrchestrationClient(EntityOperations):
     def create_http_management_payload(self, instance_id: str) -> dict[str, str]:
         """The management links of an instance, for the app's own host name (no key)."""
         instance_id_arg(instance_id)
-        return self._payload(links.default_origin(), instance_id, None)
+        return self._payload(self._origin or links.default_origin(), instance_id, None)
 
     def create_check_status_response(
-        self, request: func.HttpRequest, instance_id: str
+        self, request: func.HttpRequest | None, instance_id: str
     ) -> func.HttpResponse:
-        """202 with the management links, built from the request's scheme and host."""
+        """202 with the management links, built from the request's scheme and host.
+
+        With `request` None (as the SDK allows), from the app's own host name.
+        """
+        payload = self.get_client_response_links(request, instance_id)
+        return links.check_status_response(payload)
+
+    def get_client_response_links(
+        self, request: func.HttpRequest | None, instance_id: str
+    ) -> dict[str, str]:
+        """The management links of an instance (the body of the check-status response).
+
+        On the request's scheme and host with its key, or the app's host without a request.
+        """
+        if request is None:
+            return self.create_http_management_payload(instance_id)
         if not isinstance(getattr(request, "url", None), str):
             raise TypeError(
-                f"request must be the function's azure.functions.HttpRequest, got "
+                f"request must be the function's azure.functions.HttpRequest (or None), got "
                 f"{type(request).__name__}"
             )
         instance_id_arg(instance_id)
-        origin = links.origin_of(request.url)
-        payload = self._payload(origin, instance_id, links.function_key(request))
-        return links.check_status_response(payload)
+        return self._payload(links.origin_of(request.url), instance_id, links.function_key(request))
 
     def _payload(self, origin: str, instance_id: str, code: str | None) -> dict[str, str]:
         query = links.query_suffix(

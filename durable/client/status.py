@@ -40,8 +40,11 @@ def parse_json_text(text: str | None) -> Any:
 class DurableOrchestrationStatus:
     """The status of an instance, as the SDK's client and the status endpoint give it.
 
-    It is falsy when the instance was not found (then `message` says so); unknown keyword
-    arguments become attributes, as in the SDK.
+    It is falsy when the instance was not found (then `message` says so). It takes our
+    keyword arguments or the SDK's (the status endpoint's camelCase names: `instanceId`,
+    `createdTime`, `lastUpdatedTime`, `input`, `runtimeStatus`, `customStatus`, with times as
+    ISO text and the status as its name); other keyword arguments become attributes, as in
+    the SDK.
     """
 
     def __init__(
@@ -58,6 +61,15 @@ class DurableOrchestrationStatus:
         version: str | None = None,
         **kwargs: Any,
     ) -> None:
+        sdk = {
+            ours: kwargs.pop(theirs) for theirs, ours in _SDK_ARGUMENTS.items() if theirs in kwargs
+        }
+        instance_id = instance_id if instance_id is not None else sdk.get("instance_id")
+        created_time = created_time or _parse_time(sdk.get("created_time"))
+        last_updated_time = last_updated_time or _parse_time(sdk.get("last_updated_time"))
+        input_ = input_ if input_ is not None else sdk.get("input_")
+        runtime_status = runtime_status or _status(sdk.get("runtime_status"))
+        custom_status = custom_status if custom_status is not None else sdk.get("custom_status")
         self._name = name
         self._instance_id = instance_id
         self._created_time = created_time
@@ -128,7 +140,14 @@ class DurableOrchestrationStatus:
         return self._created_time is not None
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON shape of Durable Functions' status endpoint."""
+        """The SDK's JSON of a status: the endpoint's names, with the history as `history`."""
+        body = self.to_status_body()
+        if "historyEvents" in body:
+            body["history"] = body.pop("historyEvents")
+        return body
+
+    def to_status_body(self) -> dict[str, Any]:
+        """The JSON shape of Durable Functions' status endpoint (`historyEvents`)."""
         body: dict[str, Any] = {
             "name": self._name,
             "instanceId": self._instance_id,
@@ -149,6 +168,9 @@ class DurableOrchestrationStatus:
     def from_json(cls, json_obj: Any) -> DurableOrchestrationStatus:
         """Read a status endpoint body (dict or JSON text), as the SDK does.
 
+        Its keys are the SDK's constructor arguments (`historyEvents` is read as `history`);
+        unknown keys become attributes.
+
         A body that is not an object (an error text) becomes a falsy status carrying it as
         `message`.
         """
@@ -159,23 +181,31 @@ class DurableOrchestrationStatus:
                 return cls(message=json_obj)
         if not isinstance(json_obj, dict):
             return cls(message=json_obj)
-        status = json_obj.get("runtimeStatus")
-        return cls(
-            name=json_obj.get("name"),
-            instance_id=json_obj.get("instanceId"),
-            created_time=_parse_time(json_obj.get("createdTime")),
-            last_updated_time=_parse_time(json_obj.get("lastUpdatedTime")),
-            input_=json_obj.get("input"),
-            output=json_obj.get("output"),
-            runtime_status=OrchestrationRuntimeStatus(status) if status else None,
-            custom_status=json_obj.get("customStatus"),
-            history=json_obj.get("historyEvents"),
-            version=json_obj.get("version"),
-        )
+        data = {str(k): v for k, v in json_obj.items()}
+        if "historyEvents" in data and "history" not in data:
+            data["history"] = data.pop("historyEvents")
+        return cls(**data)
 
     def __repr__(self) -> str:
         status = self._runtime_status.value if self._runtime_status else None
         return f"DurableOrchestrationStatus(instance_id={self._instance_id!r}, status={status})"
+
+
+# The SDK's (camelCase) constructor arguments and ours.
+_SDK_ARGUMENTS = {
+    "instanceId": "instance_id",
+    "createdTime": "created_time",
+    "lastUpdatedTime": "last_updated_time",
+    "input": "input_",
+    "runtimeStatus": "runtime_status",
+    "customStatus": "custom_status",
+}
+
+
+def _status(value: Any) -> OrchestrationRuntimeStatus | None:
+    if value is None or isinstance(value, OrchestrationRuntimeStatus):
+        return value
+    return OrchestrationRuntimeStatus(value)
 
 
 class PurgeHistoryResult:

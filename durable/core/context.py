@@ -39,6 +39,13 @@ from durable.core.http import DurableHttpRequest, DurableHttpResponse, TokenSour
 from durable.core.http_task import HttpTask
 from durable.core.registry import DurableKind, function_name, return_type_of
 from durable.core.retry import RetryOptions
+from durable.core.sdk_actions import ReplaySchema
+from durable.core.sdk_json import (
+    FunctionContext,
+    SdkInvocation,
+    history_to_string,
+    parse_invocation,
+)
 from durable.core.serialization import dumps, loads
 from durable.core.task import (
     AtomicTask,
@@ -65,10 +72,74 @@ def _utc(fire_at: object) -> datetime:
 class DurableOrchestrationContext:
     """What an orchestrator function receives. Created by the replay engine."""
 
-    def __init__(self, state: st.ReplayState) -> None:
-        self._state = state
+    # How a payload read by `from_json` groups actions (the SDK's field, which its tests read).
+    _replay_schema = ReplaySchema.V1
+
+    def __init__(
+        self,
+        state: st.ReplayState | list[dict[str, Any]],
+        instanceId: str | None = None,  # noqa: N803 (the SDK's argument names)
+        isReplaying: bool = False,  # noqa: N803
+        parentInstanceId: str | None = None,  # noqa: N803
+        input: Any = None,  # noqa: A002
+        upperSchemaVersion: int = 0,  # noqa: N803
+        **kwargs: Any,
+    ) -> None:
+        """A context; the replay engine makes it from its state.
+
+        With the SDK's arguments (the trigger payload's `history`, `instanceId`, ...) it is
+        made as `from_json` makes it.
+        """
         self._custom_status: Any = None
         self._custom_status_set = False
+        self._function_context = FunctionContext()
+        self._sdk_invocation: SdkInvocation | None = None
+        if isinstance(state, st.ReplayState):
+            self._state = state
+            return
+        payload = {"history": state, "instanceId": instanceId, "isReplaying": isReplaying,
+                   "parentInstanceId": parentInstanceId, "input": input,
+                   "upperSchemaVersion": upperSchemaVersion, **kwargs}
+        self._read_payload(parse_invocation(payload))
+
+    @classmethod
+    def from_json(cls, json_string: str) -> DurableOrchestrationContext:
+        """A context from the SDK's orchestration-trigger JSON (as the SDK's tests build).
+
+        Run an orchestrator on it with `durable.Orchestrator(fn).handle(context)`.
+
+        Keys the payload has beyond the durable ones are in `function_context`.
+        """
+        invocation = parse_invocation(json_string)
+        context = cls(st.ReplayState(invocation.instance_id, {}))
+        context._read_payload(invocation)
+        return context
+
+    def _read_payload(self, invocation: SdkInvocation) -> None:
+        state = st.ReplayState(invocation.instance_id, {})
+        state.history = list(invocation.history)
+        state.input_json = invocation.input_json
+        state.parent = invocation.parent
+        state.is_replaying = invocation.is_replaying
+        state.current_utc_datetime = invocation.started_at
+        self._state = state
+        self._sdk_invocation = invocation
+        self._replay_schema = invocation.replay_schema
+        self._function_context = FunctionContext(**invocation.extra)
+
+    @property
+    def function_context(self) -> FunctionContext:
+        """Function-level attributes durable does not use.
+
+        They come from the trigger payload; empty when the runtime runs the orchestrator.
+        """
+        return self._function_context
+
+    def history_to_string(self) -> str:
+        """The history processed so far, one JSON text per event, for logs."""
+        return str([history_to_string(e) for e in self._state.history])
+
+    _pretty_print_history = history_to_string
 
     # --- facts about this execution ------------------------------------------------------
 
@@ -444,8 +515,7 @@ class DurableOrchestrationContext:
         Fixed by the execution and the sequence number, so a replay sends the same id (and
         takes nothing from the counter of `new_uuid`, as the SDK takes nothing).
         """
-        name = f"{self.instance_id}:{self._state.execution_id or ''}:{seq}"
-        return str(uuid.uuid5(_UUID_NAMESPACE, name))
+        return entity_request_id(self.instance_id, self._state.execution_id, seq)
 
     def _activity(self, name: str, input_json: str) -> AtomicTask:
         def schedule(task: AtomicTask) -> None:
@@ -526,3 +596,13 @@ def _entity_arg(value: object) -> EntityId:
 
 def _release_action(entity: str, release: str) -> Callable[[int], ReleaseLock]:
     return lambda seq: ReleaseLock(seq, entity, RELEASE_EVENT, release)
+
+
+def entity_request_id(instance_id: str, execution_id: str | None, seq: int) -> str:
+    """The id of the entity request an execution sends as action `seq` (see `_request_id`)."""
+    return str(uuid.uuid5(_UUID_NAMESPACE, f"{instance_id}:{execution_id or ''}:{seq}"))
+
+
+def sdk_invocation_of(context: DurableOrchestrationContext) -> SdkInvocation | None:
+    """The trigger payload a context was read from (`from_json`), for `Orchestrator`."""
+    return context._sdk_invocation

@@ -9,6 +9,7 @@ instance belongs to the composition root (`durable.app.root`).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import typing
 from collections.abc import Callable
@@ -161,6 +162,23 @@ class DurableRegistry:
                 "the decorator (orchestration=/activity=/entity_name=)."
             )
         self._functions[fn.name] = fn
+
+    def rename(self, old_name: str, new_name: str) -> DurableFunction:
+        """Register under `new_name` the function registered as `old_name` (what
+        `@app.function_name(...)` stacked above a durable trigger does, as in the SDK)."""
+        fn = self._functions.pop(old_name, None)
+        if fn is None:
+            raise FunctionRegistrationError(
+                f"No durable function is registered as {old_name!r}, so it cannot be renamed "
+                f"to {new_name!r}: put @app.function_name(...) above the durable trigger."
+            )
+        renamed = dataclasses.replace(fn, name=new_name)
+        try:
+            self.add(renamed)
+        except FunctionRegistrationError:
+            self._functions[old_name] = fn
+            raise
+        return renamed
 
     def get(self, kind: DurableKind, name: str) -> DurableFunction | None:
         """The function of that kind and name, or None."""

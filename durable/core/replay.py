@@ -89,13 +89,15 @@ class OrchestrationSession:
         input_type: type | None = None,
         http_poll_interval: timedelta | None = None,
         default_version: str | None = None,
+        log_actions: bool = False,
     ) -> None:
         """`custom_status` (JSON text) is the status the instance had before this replay,
         which the runtime passes so that a status carried over by continue-as-new shows;
         `input_type` is the trigger's `input_type=`; `http_poll_interval` is host.json's
         httpSettings.defaultAsyncRequestSleepTimeMilliseconds (call_http's polling);
         `default_version` is host.json `defaultVersion`, the version of sub-orchestrations
-        started without one."""
+        started without one; with `log_actions`, `logged_actions` keeps every action taken,
+        replayed ones included."""
         self._orchestrator = orchestrator
         self._past = list(past_events)
         past_actions = {e.event_id: e for e in self._past if e.event_type in ACTION_EVENT_TYPES}
@@ -104,6 +106,8 @@ class OrchestrationSession:
         if http_poll_interval is not None:
             self._state.http_poll_interval = http_poll_interval
         self._state.default_version = default_version
+        if log_actions:
+            self._state.action_log = {}
         self._state.name = str(getattr(orchestrator, "__name__", "orchestrator"))
         self._context = DurableOrchestrationContext(self._state)
         self._driver: OrchestratorDriver | None = None
@@ -117,6 +121,11 @@ class OrchestrationSession:
     @property
     def context(self) -> DurableOrchestrationContext:
         return self._context
+
+    @property
+    def logged_actions(self) -> dict[int, Action]:
+        """Every action taken so far by sequence number (empty unless `log_actions`)."""
+        return dict(self._state.action_log or {})
 
     @property
     def fault(self) -> NonDeterminismError | None:

@@ -98,6 +98,9 @@ class ReplayState:
         self.section: CriticalSection | None = None
         # Entity -> sequence number of the last message this execution sent it.
         self._last_sent: dict[str, int] = {}
+        # Every action taken, by sequence number, when asked for (the SDK's state JSON
+        # lists them all, replayed ones included); None: not kept.
+        self.action_log: dict[int, Action] | None = None
 
     # --- actions (called by the context, on behalf of user code) -------------------------
 
@@ -141,6 +144,8 @@ class ReplayState:
         if past is not None and not determinism.matches(action, past):
             self._set_fault(determinism.mismatch_error(action, past, self.name, self.location()))
         self._pending[seq] = action
+        if self.action_log is not None:
+            self.action_log[seq] = action
         return seq
 
     def predecessor_of(self, target: str, seq: int) -> str | None:

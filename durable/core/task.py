@@ -273,6 +273,8 @@ class RetryableTask(Task[Any]):
         self._clock = clock
         self._first_attempt_at: datetime | None = None
         self.attempts = 0
+        # The first attempt's task: what the SDK's JSON shows as the retried call.
+        self.first_attempt: Task[Any] | None = None
 
     def _schedule(self) -> None:
         if self._first_attempt_at is None:
@@ -282,6 +284,8 @@ class RetryableTask(Task[Any]):
     def _run_attempt(self, _timer: Task[Any] | None = None) -> None:
         self.attempts += 1
         attempt = self._start_attempt()
+        if self.first_attempt is None:
+            self.first_attempt = attempt
         attempt._expected_output_type = self._expected_output_type
         attempt._schedule()
         attempt._add_done_callback(self._on_attempt_done)

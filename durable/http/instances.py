@@ -42,7 +42,7 @@ async def get_instance(call: Call, instance_id: str) -> func.HttpResponse:
     )
     if not status:
         raise ManagementApiError(404, f"No instance with id '{instance_id}' was found.")
-    body = status.to_json()
+    body = status.to_status_body()
     kind = status.runtime_status
     if kind not in TERMINAL_STATUSES:
         headers = {"Location": q.url, "Retry-After": STATUS_RETRY_AFTER}
@@ -68,7 +68,7 @@ async def list_instances(call: Call) -> func.HttpResponse:
         version=q.text("version"),
     )
     headers = {CONTINUATION_HEADER: token} if token else {}
-    return links.json_response([s.to_json() for s in page], 200, headers)
+    return links.json_response([s.to_status_body() for s in page], 200, headers)
 
 
 async def purge_one(call: Call, instance_id: str) -> func.HttpResponse:

@@ -106,6 +106,8 @@ async def test_lifecycle_commands(cli: Cli, hub_name: str, connection_string: st
         st = await wait_status(env.client, iid)
         assert st.runtime_status is S.Terminated and st.output == "enough"
         assert "nothing to terminate" in await cli.fails("terminate", "--id", iid)
+        assert "nothing to suspend" in await cli.fails("suspend", "--id", iid)
+        assert "nothing to resume" in await cli.fails("resume", "--id", iid)
         assert "nobody" in await cli.fails("resume", "--id", "nobody")
 
         failing = await env.client.start_new("cl_flaky", "life-2", uuid.uuid4().hex)

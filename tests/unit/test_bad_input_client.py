@@ -110,7 +110,9 @@ async def test_bad_argument_is_named(
 def test_http_helpers_check_their_arguments(client: DurableOrchestrationClient) -> None:
     request = func.HttpRequest("POST", "http://localhost:7071/api/start", body=b"")
     with pytest.raises(TypeError, match="request"):
-        client.create_check_status_response(None, "x")  # type: ignore[arg-type]
+        client.create_check_status_response("http://x", "x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="request"):
+        client.get_client_response_links(object(), "x")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="instance_id"):
         client.create_check_status_response(request, 5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="instance_id"):

@@ -1,0 +1,31 @@
+"""The SDK's `azure.durable_functions.models` names, for tests written against the SDK.
+
+`OrchestratorState`, the action classes (`durable.models.actions`), `ReplaySchema` and the
+history event type names (`durable.models.history`) have the SDK's constructors and JSON, so
+`Orchestrator(fn).handle(DurableOrchestrationContext.from_json(...))` can be checked the way
+the SDK's own unit tests check it.
+"""
+
+from durable.client import DurableOrchestrationStatus, OrchestrationRuntimeStatus
+from durable.core.context import DurableOrchestrationContext
+from durable.core.entities import EntityId
+from durable.core.entity_context import DurableEntityContext
+from durable.core.http import DurableHttpRequest, ManagedIdentityTokenSource, TokenSource
+from durable.core.retry import RetryOptions
+from durable.core.sdk_actions import OrchestratorState, ReplaySchema
+from durable.core.sdk_json import FunctionContext
+
+__all__ = [
+    "DurableEntityContext",
+    "DurableHttpRequest",
+    "DurableOrchestrationContext",
+    "DurableOrchestrationStatus",
+    "EntityId",
+    "FunctionContext",
+    "ManagedIdentityTokenSource",
+    "OrchestrationRuntimeStatus",
+    "OrchestratorState",
+    "ReplaySchema",
+    "RetryOptions",
+    "TokenSource",
+]
