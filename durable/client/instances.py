@@ -43,6 +43,7 @@ async def query_page(
     size: int,
     continuation_token: str | None,
     show_input: bool,
+    name_prefix: str | None = None,
 ) -> tuple[list[InstanceRecord], str | None]:
     """Up to `size` rows and the next token. The table service may return short (even empty)
     pages while more remain, so this asks again until the page is full or the end."""
@@ -58,6 +59,7 @@ async def query_page(
             top=size - len(records),
             continuation_token=token,
             include_input=show_input,
+            name_prefix=name_prefix,
         )
         records.extend(got)
         if token is None:

@@ -239,10 +239,13 @@ class DurableOrchestrationClient(EntityOperations):
         page_size: int = 100,
         continuation_token: str | None = None,
         show_input: bool = True,
+        name_prefix: str | None = None,
     ) -> tuple[list[DurableOrchestrationStatus], str | None]:
         """One page of at most `page_size` statuses, and the token of the next (None: end).
 
-        It is the paging of the HTTP API's `GET instances` and of `durable get-instances`.
+        It is the paging of the HTTP API's `GET instances` and of `durable get-instances`;
+        `name_prefix` keeps the orchestrators whose name starts with it (the dashboard's
+        name filter).
         """
         time_arg(created_time_from, "created_time_from")
         time_arg(created_time_to, "created_time_to")
@@ -251,6 +254,7 @@ class DurableOrchestrationClient(EntityOperations):
         number_arg(page_size, "page_size", minimum=1, integer=True)
         text_arg(continuation_token, "continuation_token")
         flag_arg(show_input, "show_input")
+        text_arg(name_prefix, "name_prefix")
         hub = await self._taskhub()
         records, token = await query_page(
             hub,
@@ -261,6 +265,7 @@ class DurableOrchestrationClient(EntityOperations):
             size=max(1, min(page_size, MAX_PAGE_SIZE)),
             continuation_token=continuation_token,
             show_input=show_input,
+            name_prefix=name_prefix,
         )
         return [status_from_record(r, show_input) for r in records], token
 
