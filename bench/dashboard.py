@@ -11,9 +11,9 @@
    trip through the emulator. Target: first page under 300 ms of server time.
 2. An instance with `--events` history events as the status endpoint shows them (the bench
    app's `fan_out` with as many activities; each TaskScheduled is folded into its
-   TaskCompleted there, so about twice as many rows are stored): in headless Chromium, the time to fetch the status with history and render
-   the instance page, and the time the timeline alone takes to build and lay out.
-   Target: under 2 s.
+   TaskCompleted there, so about twice as many rows are stored): in headless Chromium, the
+   time to fetch the status with history and render the instance page, and the time the
+   timeline alone takes to build and lay out. Target: under 2 s.
 
 Runs on a private Azurite (free ports, deleted afterwards) and the bench app's host. Prints a
 table; asserts nothing.
@@ -70,7 +70,7 @@ async def fill(hub: TaskHub, count: int) -> float:
             await hub.instances.insert(InstanceRecord(
                 instance_id=f"bench-{i:06d}", name=NAMES[i % len(NAMES)],
                 runtime_status=STATUSES[i % len(STATUSES)], execution_id=uuid.uuid4().hex,
-                input='{"n": %d}' % i, output='"done"', created_time=created,
+                input=f'{{"n": {i}}}', output='"done"', created_time=created,
                 last_updated_time=created + timedelta(seconds=3),
             ))
 
