@@ -17,32 +17,27 @@ from typing import Any
 
 import pytest
 import requests
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.e2e.browser import (
+    API,
+    DASHBOARD,
+    chromium,
+    close_dialog,
+    confirm,
+    css,
+    message,
+    open_page,
+    text_of,
+    wait,
+)
 from tests.e2e.conftest import HostProcess
 from tests.e2e.test_sample import copy_sample_app, start, unique_names
 
 pytestmark = pytest.mark.azurite
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-DASHBOARD = "runtime/webhooks/durabletask/dashboard/"
-API = "runtime/webhooks/durabletask"
-WAIT = 20.0
 RELOADED = r"Reload complete\."
-
-if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-    pytest.fail(  # a missing browser is a broken setup, not a reason to skip the tier
-        f"{CHROMIUM} and {CHROMEDRIVER} are needed: apt-get install -y chromium chromium-driver",
-        pytrace=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +60,8 @@ def host(azurite: str, app_dir: Path) -> Iterator[HostProcess]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                "--window-size=1280,1000", "--disable-gpu"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -82,28 +69,6 @@ def browser() -> Iterator[WebDriver]:
 
 def tag() -> str:
     return uuid.uuid4().hex[:8]
-
-
-def wait(browser: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = WAIT) -> Any:
-    return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,)
-                         ).until(condition)
-
-
-def open_page(browser: WebDriver, host: HostProcess, fragment: str, fresh: bool = False) -> None:
-    """Show a view; `fresh` loads the document again (a change of fragment alone does not)."""
-    browser.get(host.url(DASHBOARD) + fragment)
-    if fresh:
-        browser.refresh()
-
-
-def css(browser: WebDriver, selector: str) -> list[WebElement]:
-    return browser.find_elements(By.CSS_SELECTOR, selector)
-
-
-def text_of(browser: WebDriver, selector: str) -> str:
-    """The text of the first element `selector` finds ("" while there is none)."""
-    found = css(browser, selector)
-    return str(found[0].text) if found else ""
 
 
 def listed_ids(browser: WebDriver) -> set[str]:
@@ -138,30 +103,10 @@ def wait_status(host: HostProcess, instance_id: str, wanted: set[str]) -> dict[s
         time.sleep(0.2)
 
 
-def message(browser: WebDriver) -> str:
-    """The text of the visible message box, once there is one."""
-    box = wait(browser, lambda b: next(
-        (e for e in css(b, "#message") if e.is_displayed() and e.text.strip()), None))
-    return str(box.text)
-
-
 def act(browser: WebDriver, action: str, fields: dict[str, str] | None = None) -> str:
     """Click an action, fill the dialog, confirm; the API's answer as the dialog shows it."""
     wait(browser, lambda b: css(b, f"#actions button[data-action='{action}']:enabled"))[0].click()
-    wait(browser, lambda b: css(b, "#confirm[open]"))
-    for name, value in (fields or {}).items():
-        field = css(browser, f"#confirm-fields [name='{name}']")[0]
-        field.clear()
-        field.send_keys(value)
-    css(browser, "#confirm-ok")[0].click()
-    answer = wait(browser, lambda b: next(
-        (e for e in css(b, "#confirm-answer") if e.get_attribute("data-outcome")), None))
-    return str(answer.text)
-
-
-def close_dialog(browser: WebDriver) -> None:
-    css(browser, "#confirm-cancel")[0].click()
-    wait(browser, lambda b: not css(b, "#confirm[open]"))
+    return confirm(browser, fields)
 
 
 # --- tests ---------------------------------------------------------------------------------
