@@ -8,6 +8,7 @@ the host's reload, so it runs last.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -17,6 +18,8 @@ from typing import Any
 
 import pytest
 import requests
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.queue import QueueClient
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.select import Select
 
@@ -276,6 +279,71 @@ def test_task_hub_page_shows_the_queues(host: HostProcess, browser: WebDriver) -
     assert len(rows) == 5  # four control queues and the work-item queue
     assert rows[-1].text.split()[0].endswith("-workitems")
     assert int(css(browser, "#status-counts")[0].text.split("Total")[1].split()[0]) >= 1
+
+
+def test_paging_and_auto_refresh(host: HostProcess, browser: WebDriver) -> None:
+    t = tag()
+    ids = [f"page{n}-{t}" for n in range(3)]
+    for instance_id in ids:
+        start(host, "sequential_workflow", {}, instance_id)
+    open_page(browser, host, "#/instances?id=page&name=sequential&top=2")
+    first = wait_listed(browser, lambda found: len(found) == 2)
+    assert text_of(browser, "#page-label") == "Page 1"
+    wait(browser, lambda b: css(b, "#next-page:enabled"))[0].click()
+    wait(browser, lambda b: text_of(b, "#page-label") == "Page 2")
+    second = wait_listed(browser, lambda found: len(found) == 1)
+    assert first | second == set(ids) and css(browser, "#next-page:disabled")
+    css(browser, "#prev-page")[0].click()
+    assert wait_listed(browser, lambda found: found == first) == first
+
+    open_page(browser, host, f"#/instances?id=late-{t}")
+    wait(browser, lambda b: "No instances match" in text_of(b, "#instances tbody"))
+    start(host, "sequential_workflow", {}, f"late-{t}")  # shows up without a click
+    wait_listed(browser, lambda found: found == {f"late-{t}"})
+    css(browser, "#auto-refresh")[0].click()
+    open_page(browser, host, "#/instances")
+    assert not wait(browser, lambda b: css(b, "#auto-refresh"))[0].is_selected()
+    css(browser, "#auto-refresh")[0].click()
+    assert css(browser, "#auto-refresh")[0].is_selected()
+
+
+def test_suspend_and_resume_from_the_page(host: HostProcess, browser: WebDriver) -> None:
+    iid = f"appr-{tag()}"
+    start(host, "approval_workflow", {}, iid)
+    wait_status(host, iid, {"Running"})
+    open_page(browser, host, f"#/instance/{iid}")
+    assert "HTTP 202" in act(browser, "suspend")
+    close_dialog(browser)
+    wait_status(host, iid, {"Suspended"})
+    wait(browser, lambda b: text_of(b, "#instance-status") == "Suspended")
+    assert "HTTP 202" in act(browser, "resume")
+    close_dialog(browser)
+    wait_status(host, iid, {"Running"})
+    wait(browser, lambda b: text_of(b, "#instance-status") == "Running")
+
+
+def test_poison_messages_are_shown_and_deleted(
+    host: HostProcess, browser: WebDriver, app_dir: Path, azurite: str
+) -> None:
+    hub = json.loads((app_dir / "host.json").read_text())["extensions"]["durableTask"]["hubName"]
+    poison = QueueClient.from_connection_string(azurite, f"{hub.lower()}-workitems-poison")
+    with contextlib.suppress(ResourceExistsError):
+        poison.create_queue()
+    kept = poison.send_message(json.dumps({"kept": True}))
+    doomed = poison.send_message(json.dumps({"doomed": True}))
+    try:
+        open_page(browser, host, "#/taskhub")
+        wait(browser, lambda b: css(b, "button[data-poison]"))[0].click()
+        wait(browser, lambda b: len(css(b, "#poison-list tbody tr")) == 2)
+        assert '"doomed": true' in text_of(browser, "#poison-list")
+        css(browser, f"button[data-delete='{doomed.id}']")[0].click()
+        assert "HTTP 200" in confirm(browser)
+        close_dialog(browser)
+        wait(browser, lambda b: len(css(b, "#poison-list tbody tr")) == 1)
+        assert kept.id in text_of(browser, "#poison-list")
+        assert [m.id for m in poison.peek_messages(max_messages=32)] == [kept.id]
+    finally:
+        poison.delete_queue()
 
 
 def test_read_only_mode_hides_every_action(
