@@ -70,11 +70,13 @@
     return `<span class="status ${s}">${s}</span>`;
   };
   // Times are shown in UTC, as the API gives them: "2026-01-31 12:00:05".
-  Dash.time = function (iso) {
+  // `precise` keeps the milliseconds (history events have them).
+  Dash.time = function (iso, precise) {
     if (!iso) return "";
     const d = new Date(iso);
     if (isNaN(d)) return Dash.esc(iso);
-    return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "").replace("Z", "");
+    const text = d.toISOString().replace("T", " ").replace("Z", "");
+    return precise ? text : text.replace(/\.\d+$/, "");
   };
   Dash.duration = function (ms) {
     if (ms === null || ms === undefined || isNaN(ms)) return "";

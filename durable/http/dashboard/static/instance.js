@@ -75,19 +75,46 @@
       `only: continue-as-new starts afresh, as in Durable Functions.</p>`;
   }
 
-  function historyTable(history) {
-    const rows = history.map((e, i) => {
+  const HISTORY_PAGE = 100;
+
+  function historyRows(history, from, to) {
+    return history.slice(from, to).map((e, i) => {
       const detail = {};
       for (const key of ["Input", "Result", "Reason", "Details", "FailureDetails", "FireAt",
         "InstanceId", "OrchestrationStatus", "Data"]) if (e[key] !== undefined) detail[key] = e[key];
-      return `<tr><td>${i + 1}</td><td>${Dash.esc(e.EventType)}</td>` +
+      return `<tr><td>${from + i + 1}</td><td>${Dash.esc(e.EventType)}</td>` +
         `<td>${Dash.esc(e.FunctionName || e.Name || "")}</td>` +
-        `<td class="time">${Dash.time(e.ScheduledTime)}</td><td class="time">${Dash.time(e.Timestamp)}</td>` +
+        `<td class="time">${Dash.time(e.ScheduledTime, true)}</td><td class="time">${Dash.time(e.Timestamp, true)}</td>` +
         `<td>${Object.keys(detail).length ? Dash.json(detail) : ""}</td></tr>`;
-    });
+    }).join("");
+  }
+
+  // The first events at once; the rest a page at a time, so a long history does not hold
+  // up the page (the timeline above already shows all of it).
+  function historyTable(history) {
+    const more = history.length > HISTORY_PAGE
+      ? `<div class="toolbar"><button type="button" id="history-more">Show ${HISTORY_PAGE} more</button>` +
+        `<button type="button" id="history-all">Show all ${history.length}</button></div>` : "";
     return `<div class="table-wrap"><table id="history"><thead><tr><th>#</th><th>Event</th>` +
       `<th>Name</th><th>Scheduled (UTC)</th><th>Time (UTC)</th><th>Details</th></tr></thead>` +
-      `<tbody>${rows.join("")}</tbody></table></div>`;
+      `<tbody>${historyRows(history, 0, HISTORY_PAGE)}</tbody></table></div>${more}`;
+  }
+
+  function wireHistory(main, history) {
+    let shown = Math.min(HISTORY_PAGE, history.length);
+    const body = main.querySelector("#history tbody");
+    const grow = (to) => {
+      body.insertAdjacentHTML("beforeend", historyRows(history, shown, to));
+      shown = Math.min(to, history.length);
+      if (shown >= history.length) for (const id of ["#history-more", "#history-all"]) {
+        const b = main.querySelector(id);
+        if (b) b.hidden = true;
+      }
+    };
+    const moreButton = main.querySelector("#history-more");
+    if (moreButton) moreButton.addEventListener("click", () => grow(shown + HISTORY_PAGE));
+    const allButton = main.querySelector("#history-all");
+    if (allButton) allButton.addEventListener("click", () => grow(history.length));
   }
 
   function actionsHtml(status) {
@@ -132,6 +159,7 @@
       </div>
       <h2>Timeline</h2>${history.length ? Dash.timeline(history, s) : `<p class="muted">No history yet.</p>`}
       <h2>History (${history.length} events)</h2>${historyTable(history)}`;
+    wireHistory(main, history);
     for (const button of main.querySelectorAll("#actions button[data-action]")) {
       button.addEventListener("click", () => {
         const [label, , fields, call] = ACTIONS[button.dataset.action];
