@@ -281,6 +281,37 @@ def test_task_hub_page_shows_the_queues(host: HostProcess, browser: WebDriver) -
     assert int(css(browser, "#status-counts")[0].text.split("Total")[1].split()[0]) >= 1
 
 
+def test_a_failed_instance_shows_its_failure_and_can_be_rewound(
+    host: HostProcess, browser: WebDriver
+) -> None:
+    iid = f"fail-{tag()}"
+    start(host, "sequential_workflow", {"conference": "PyCon Atlantis"}, iid)
+    wait_status(host, iid, {"Failed"})
+    open_page(browser, host, f"#/instance/{iid}")
+    failure = wait(browser, lambda b: text_of(b, "#failure"))
+    assert "TaskFailedError" in failure and "No tickets for 'PyCon Atlantis'" in failure
+    assert "Traceback (most recent call last)" in failure
+    kinds = [r.get_attribute("data-kind") for r in css(browser, "#timeline .tl-row")]
+    assert kinds == ["orchestration", "activity"]
+    assert css(browser, "#timeline .tl-row[data-kind='activity'] .tl-bar.failed")
+    assert "HTTP 202" in act(browser, "rewind", {"reason": "tickets are on sale now"})
+    close_dialog(browser)
+
+
+def test_the_key_and_hub_of_the_page_url_go_on_every_api_call(
+    host: HostProcess, browser: WebDriver
+) -> None:
+    browser.get(host.url(DASHBOARD) + "?code=k3y#/instances?from=2099-01-01T00:00")
+    wait(browser, lambda b: "No instances match" in text_of(b, "#instances tbody"))
+    calls = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name)")
+    api_calls = [c for c in calls if "/durabletask/" in c and "/dashboard" not in c]
+    assert any("/durabletask/instances?" in c for c in api_calls), calls
+    assert any("/durabletask/taskhub/counts?" in c for c in api_calls), calls
+    assert all("code=k3y" in c for c in api_calls), api_calls
+    assert any("createdTimeFrom=2099-01-01T00%3A00%3A00Z" in c for c in api_calls), api_calls
+
+
 def test_paging_and_auto_refresh(host: HostProcess, browser: WebDriver) -> None:
     t = tag()
     ids = [f"page{n}-{t}" for n in range(3)]

@@ -171,8 +171,16 @@
   };
 
   // --- auto-refresh, owned by the current view ---------------------------------------------
+  // Each view renders into a container of its own: a view still waiting for an answer when
+  // the user has moved on writes into a container no longer shown, and starts no timer.
   let timer = null;
-  Dash.every = function (ms, fn) { Dash.stopRefresh(); timer = setInterval(fn, ms); };
+  let current = null;
+  Dash.isCurrent = function (container) { return container === current; };
+  Dash.every = function (ms, fn, container) {
+    if (!Dash.isCurrent(container)) return;
+    Dash.stopRefresh();
+    timer = setInterval(fn, ms);
+  };
   Dash.stopRefresh = function () { if (timer) clearInterval(timer); timer = null; };
 
   // --- routing -------------------------------------------------------------------------------
@@ -193,16 +201,17 @@
       a.classList.toggle("current", a.dataset.view === route.view ||
         (route.view === "instance" && a.dataset.view === "instances"));
     }
-    const main = document.getElementById("view");
+    const main = document.createElement("div");
+    current = main;
+    document.getElementById("view").replaceChildren(main);
     if (!view) {
-      main.innerHTML = "";
       Dash.showError(new Error(`There is no page '${route.view}'.`));
       return;
     }
     try {
       await view(main, route);
     } catch (err) {
-      Dash.showError(err, "The page could not be shown");
+      if (Dash.isCurrent(main)) Dash.showError(err, "The page could not be shown");
     }
   }
   Dash.show = show;

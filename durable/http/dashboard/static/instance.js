@@ -133,7 +133,7 @@
         { query: { showHistory: "true", showHistoryOutput: "true", showInput: "true" } });
     } catch (err) {
       main.innerHTML = `<p><a href="#/instances">&larr; Instances</a></p>`;
-      Dash.showError(err, `Instance ${id}`);
+      if (Dash.isCurrent(main)) Dash.showError(err, `Instance ${id}`);
       return;
     }
     const s = result.data;
@@ -183,7 +183,7 @@
           const again = await Dash.api("GET", `instances/${encodeURIComponent(id)}`, { query: { showInput: "false" } });
           if (again.data.runtimeStatus !== s.runtimeStatus || again.data.lastUpdatedTime !== s.lastUpdatedTime) Dash.show();
         } catch (_) { /* shown on the next full load */ }
-      });
+      }, main);
     }
   };
 })();

@@ -146,11 +146,11 @@
         const result = await Dash.api("GET", "instances", { query, headers });
         rows = result.data || [];
         tokens[page + 1] = result.headers.get("x-ms-continuation-token") || null;
-        Dash.clearMessage();
+        if (Dash.isCurrent(main)) Dash.clearMessage();
       } catch (err) {
         rows = [];
         tokens[page + 1] = null;
-        Dash.showError(err, "The instances could not be listed");
+        if (Dash.isCurrent(main)) Dash.showError(err, "The instances could not be listed");
       }
       renderRows();
       main.querySelector("#page-label").textContent = `Page ${page + 1}`;
@@ -183,7 +183,7 @@
     const auto = main.querySelector("#auto-refresh");
     function schedule() {
       if (paused) Dash.stopRefresh();
-      else Dash.every(REFRESH_MS, () => { if (!document.hidden) { load(); loadCounts(); } });
+      else Dash.every(REFRESH_MS, () => { if (!document.hidden) { load(); loadCounts(); } }, main);
     }
     auto.addEventListener("change", () => { paused = !auto.checked; schedule(); });
     schedule();
