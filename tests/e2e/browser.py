@@ -67,10 +67,11 @@ def text_of(browser: WebDriver, selector: str) -> str:
     return str(found[0].text) if found else ""
 
 
-def message(browser: WebDriver) -> str:
-    """The text of the visible message box, once there is one."""
-    box = wait(browser, lambda b: next(
-        (e for e in css(b, "#message") if e.is_displayed() and e.text.strip()), None))
+def message(browser: WebDriver, containing: str) -> str:
+    """The text of the visible message box once it says `containing` (an earlier view's
+    message may still show for a moment after a change of fragment)."""
+    box = wait(browser, lambda b: next((e for e in css(b, "#message")
+                                        if e.is_displayed() and containing in e.text), None))
     return str(box.text)
 
 
