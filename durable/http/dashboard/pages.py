@@ -17,7 +17,6 @@ import secrets
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import azure.functions as func
 
@@ -130,13 +129,10 @@ def _security_headers(nonce: str) -> dict[str, str]:
 
 
 async def index(call: Call) -> func.HttpResponse:
-    """`GET dashboard/`: the page. Without the trailing slash, a redirect to it (so that the
-    page's relative links resolve below `dashboard/`), keeping the query (`code`)."""
+    """`GET dashboard/` (or without the slash): the page. It has no relative links (all is
+    inlined, and its script finds the API root in its own path), so both URLs work and no
+    redirect depends on how a host passes the trailing slash on."""
     settings = settings_or_404()
-    parts = urlsplit(call.req.url)
-    if not parts.path.endswith("/"):
-        target = urlunsplit(parts._replace(path=parts.path + "/"))
-        return func.HttpResponse(status_code=302, headers={"Location": target})
     nonce = secrets.token_urlsafe(16)
     body = render(settings, call.client.task_hub_name, nonce)
     return func.HttpResponse(
