@@ -69,7 +69,10 @@ def _flag(section: dict[str, Any], key: str, default: bool) -> bool:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise ValueError(f"host.json {SETTINGS_PATH}.{key} must be true or false, got {value!r}.")
+    # The app's configuration is wrong, not the request: a 500 that says what to fix.
+    raise ManagementApiError(
+        500, f"host.json {SETTINGS_PATH}.{key} must be true or false, got {value!r}."
+    )
 
 
 def settings_or_404() -> DashboardSettings:
