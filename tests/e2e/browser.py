@@ -61,6 +61,20 @@ def css(browser: WebDriver, selector: str) -> list[WebElement]:
     return browser.find_elements(By.CSS_SELECTOR, selector)
 
 
+def click(browser: WebDriver, selector: str) -> None:
+    """Click the first element `selector` finds, once there is one; a page that re-renders
+    meanwhile (a refresh) only makes it try again on the new element."""
+
+    def clicked(b: WebDriver) -> bool:
+        found = css(b, selector)
+        if not found:
+            return False
+        found[0].click()
+        return True
+
+    wait(browser, clicked)
+
+
 def text_of(browser: WebDriver, selector: str) -> str:
     """The text of the first element `selector` finds ("" while there is none)."""
     found = css(browser, selector)
@@ -82,12 +96,12 @@ def confirm(browser: WebDriver, fields: dict[str, str] | None = None) -> str:
         field = css(browser, f"#confirm-fields [name='{name}']")[0]
         field.clear()
         field.send_keys(value)
-    css(browser, "#confirm-ok")[0].click()
+    click(browser, "#confirm-ok")
     answer = wait(browser, lambda b: next(
         (e for e in css(b, "#confirm-answer") if e.get_attribute("data-outcome")), None))
     return str(answer.text)
 
 
 def close_dialog(browser: WebDriver) -> None:
-    css(browser, "#confirm-cancel")[0].click()
+    click(browser, "#confirm-cancel")
     wait(browser, lambda b: not css(b, "#confirm[open]"))

@@ -27,6 +27,7 @@ from tests.e2e.browser import (
     API,
     DASHBOARD,
     chromium,
+    click,
     close_dialog,
     confirm,
     css,
@@ -114,7 +115,7 @@ def open_instance(browser: WebDriver, host: HostProcess, instance_id: str) -> No
 
 def act(browser: WebDriver, action: str, fields: dict[str, str] | None = None) -> str:
     """Click an action, fill the dialog, confirm; the API's answer as the dialog shows it."""
-    wait(browser, lambda b: css(b, f"#actions button[data-action='{action}']:enabled"))[0].click()
+    click(browser, f"#actions button[data-action='{action}']:enabled")
     return confirm(browser, fields)
 
 

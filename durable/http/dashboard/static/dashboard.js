@@ -175,6 +175,7 @@
   // the user has moved on writes into a container no longer shown, and starts no timer.
   let timer = null;
   let current = null;
+  let shownHash = null;
   Dash.isCurrent = function (container) { return container === current; };
   Dash.every = function (ms, fn, container) {
     if (!Dash.isCurrent(container)) return;
@@ -203,7 +204,12 @@
     }
     const main = document.createElement("div");
     current = main;
-    document.getElementById("view").replaceChildren(main);
+    const holder = document.getElementById("view");
+    // The same view again (a refresh, an action's answer) replaces the old one only once it
+    // is ready, keeping the scroll position; another view shows at once.
+    const again = shownHash === location.hash;
+    shownHash = location.hash;
+    if (!again) holder.replaceChildren(main);
     if (!view) {
       Dash.showError(new Error(`There is no page '${route.view}'.`));
       return;
@@ -212,6 +218,12 @@
       await view(main, route);
     } catch (err) {
       if (Dash.isCurrent(main)) Dash.showError(err, "The page could not be shown");
+    } finally {
+      if (again && Dash.isCurrent(main)) {
+        const y = window.scrollY;
+        holder.replaceChildren(main);
+        window.scrollTo(0, y);
+      }
     }
   }
   Dash.show = show;
