@@ -89,6 +89,11 @@
     if (h < 48) return `${h} h ${m % 60} min`;
     return `${Math.floor(h / 24)} d ${h % 24} h`;
   };
+  // Between two status times, which have whole seconds (as Durable Functions gives them).
+  Dash.coarseDuration = function (ms) {
+    if (ms === 0) return "< 1 s";
+    return ms > 0 && ms < 60000 && ms % 1000 === 0 ? `${ms / 1000} s` : Dash.duration(ms);
+  };
   Dash.instanceLink = function (id) {
     return `<a href="#/instance/${encodeURIComponent(id)}">${Dash.esc(id)}</a>`;
   };

@@ -146,7 +146,7 @@
       <dt>Status</dt><dd id="instance-status">${Dash.esc(s.runtimeStatus)}</dd>
       <dt>Created</dt><dd>${Dash.time(s.createdTime)} UTC</dd>
       <dt>Last updated</dt><dd>${Dash.time(s.lastUpdatedTime)} UTC</dd>
-      <dt>Duration</dt><dd>${took === 0 ? "< 1 s" : Dash.duration(took)}</dd></dl>
+      <dt>Duration</dt><dd>${Dash.coarseDuration(took)}</dd></dl>
       ${actionsHtml(s.runtimeStatus)}</div>
       ${failure ? `<div class="card" id="failure"><h2>Failure</h2><p><b>${Dash.esc(failure.ErrorType || "")}</b>
         ${Dash.esc(failure.ErrorMessage || "")}</p>${failure.StackTrace ? `<pre class="json">${Dash.esc(failure.StackTrace)}</pre>` : ""}</div>` : ""}

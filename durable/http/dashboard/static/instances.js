@@ -42,8 +42,6 @@
     return isNaN(start) || isNaN(end) ? null : end - start;
   }
 
-  // The list's times have whole seconds (as Durable Functions gives them).
-  function coarse(ms) { return ms === 0 ? "< 1 s" : Dash.duration(ms); }
 
   function formHtml(f) {
     const boxes = Dash.STATUSES.map((s) =>
@@ -127,7 +125,7 @@
         <td class="id">${Dash.instanceLink(r.instanceId)}</td>
         <td class="time">${Dash.time(r.createdTime)}</td>
         <td class="time optional">${Dash.time(r.lastUpdatedTime)}</td>
-        <td class="time">${coarse(durationOf(r))}</td></tr>`).join("");
+        <td class="time">${Dash.coarseDuration(durationOf(r))}</td></tr>`).join("");
     }
 
     async function load() {
