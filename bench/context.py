@@ -29,7 +29,7 @@ class Sizes:
     floor_concurrent: int = 2000  # puts/inserts at 32 in flight
     latency_runs: int = 100
     throughput: int = 500
-    fan_out: tuple[int, ...] = (1000, 5000)
+    fan_out: tuple[int, ...] = (1000, 5000, 10000)
     sequence: int = 300
     sequence_window: int = 50  # steps compared at the start and the end
     idle_settle_s: float = 120.0  # after start, before the idle window opens
@@ -43,6 +43,8 @@ class Sizes:
     cloud_delays_ms: tuple[int, ...] = (0, 5, 10)  # added to every storage round trip
     cloud_runs: int = 40  # hello-3 one at a time, per delay
     cloud_burst: int = 300  # hello-3 at once, per delay
+    hosts: tuple[int, ...] = (1, 2, 3)  # hosts serving one hub
+    hosts_burst: int = 300  # hello-3 at once, per host count
 
 
 FULL = Sizes()
@@ -51,7 +53,7 @@ QUICK = Sizes(
     floor_concurrent=200,
     latency_runs=10,
     throughput=30,
-    fan_out=(100, 200),
+    fan_out=(100, 200, 400),
     sequence=40,
     sequence_window=10,
     idle_settle_s=0.0,
@@ -65,6 +67,8 @@ QUICK = Sizes(
     cloud_delays_ms=(0, 10),
     cloud_runs=5,
     cloud_burst=20,
+    hosts=(1, 3),
+    hosts_burst=20,
 )
 
 

@@ -32,12 +32,14 @@ class Counts:
     wire: dict[str, int]
     durable: dict[str, int] | None
     at: float = field(default_factory=time.time)
+    runtime: dict[str, int] = field(default_factory=dict)
 
     def minus(self, earlier: Counts) -> Counts:
         durable = None
         if self.durable is not None and earlier.durable is not None:
             durable = _subtract(self.durable, earlier.durable)
-        return Counts(_subtract(self.wire, earlier.wire), durable, self.at)
+        return Counts(_subtract(self.wire, earlier.wire), durable, self.at,
+                      _subtract(self.runtime, earlier.runtime))
 
 
 def _subtract(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
@@ -109,7 +111,7 @@ class BenchHost:
         async with session.get(self.url("api/_bench/requests")) as resp:
             resp.raise_for_status()
             body: dict[str, Any] = await resp.json()
-        return Counts(body["wire"], body.get("durable"))
+        return Counts(body["wire"], body.get("durable"), runtime=body.get("runtime", {}))
 
     def memory_kb(self) -> dict[str, int]:
         """VmRSS (resident now) and VmHWM (peak resident) of the host process, in KiB."""

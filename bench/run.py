@@ -38,6 +38,7 @@ from bench.scenarios import (  # noqa: E402
     entities,
     fanout,
     floor,
+    hosts,
     idle,
     latency,
     livecheck,
@@ -47,7 +48,7 @@ from bench.scenarios import (  # noqa: E402
 )
 
 SCENARIOS = ("floor", "latency", "throughput", "fanout", "sequence", "entities", "livecheck",
-             "cloud", "memory", "idle")
+             "cloud", "hosts", "memory", "idle")
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -119,6 +120,7 @@ async def run_suite(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
                 "entities": lambda: entities.run(bench),
                 "livecheck": lambda: livecheck.run(bench),
                 "cloud": lambda: cloud.run(bench),
+                "hosts": lambda: hosts.run(bench),
                 "memory": lambda: memory.run(bench),
             }
             for name, step in steps.items():
@@ -152,7 +154,7 @@ async def run_suite(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
 
 
 _ORDER = {"floor": 0, "hello3": 1, "throughput": 2, "fanout": 3, "sequence": 4, "entities": 5,
-          "livecheck": 6, "cloud": 7, "calls": 8, "idle": 9, "memory": 10}
+          "livecheck": 6, "cloud": 7, "hosts": 8, "calls": 9, "idle": 10, "memory": 11}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,12 @@ from durable.client import (
 from durable.core.context import DurableOrchestrationContext
 from durable.core.entities import EntityId
 from durable.core.entity_context import DurableEntityContext
+from durable.core.http import (
+    DurableHttpRequest,
+    DurableHttpResponse,
+    ManagedIdentityTokenSource,
+    TokenSource,
+)
 from durable.core.retry import RetryOptions
 from durable.core.task import Task, TimerTask
 from durable.errors import (
@@ -28,6 +34,8 @@ __all__ = [
     "DFApp",
     "DurableEntityContext",
     "DurableError",
+    "DurableHttpRequest",
+    "DurableHttpResponse",
     "DurableOrchestrationClient",
     "DurableOrchestrationContext",
     "DurableOrchestrationStatus",
@@ -35,9 +43,11 @@ __all__ = [
     "InstanceAlreadyExistsError",
     "InstanceNotFoundError",
     "InvalidInstanceStateError",
+    "ManagedIdentityTokenSource",
     "NonDeterminismError",
     "OrchestrationRuntimeStatus",
     "RetryOptions",
     "Task",
     "TimerTask",
+    "TokenSource",
 ]

@@ -128,6 +128,65 @@ class TaskFailedError(OrchestrationError):
         self.task_name = task_name
 
 
+class HttpCallError(TaskFailedError):
+    """A `call_http` request got no HTTP response; raised at the `yield`.
+
+    An answer with an error status (404, 500, ...) is not an error: it is the call's
+    `DurableHttpResponse`, as in Durable Functions. This is for requests that never got
+    one; the subclasses say why, so an orchestrator can catch exactly the case it handles.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_type: str | None = None,
+        stack_trace: str | None = None,
+        failure_details: FailureDetails | None = None,
+        task_name: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            error_type=error_type or type(self).__name__,
+            stack_trace=stack_trace,
+            failure_details=failure_details,
+            task_name=task_name,
+        )
+
+
+class HttpConnectionError(HttpCallError):
+    """The host could not be reached (connection refused, unknown host, TLS failure)."""
+
+
+class HttpTimeoutError(HttpCallError):
+    """No response came within the request's timeout (240 seconds unless it set one)."""
+
+
+class TokenAcquisitionError(HttpCallError):
+    """The bearer token of a `ManagedIdentityTokenSource` could not be had.
+
+    Deployed, the app has no managed identity (or it may not access the resource); locally,
+    no credential of azure-identity's chain is available (sign in with `az login`, or set
+    AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET). The request was not sent.
+    """
+
+
+# The HTTP call errors by the type name a failed task records, so that the orchestrator
+# gets back the class the runtime raised.
+HTTP_CALL_ERRORS: dict[str, type[HttpCallError]] = {
+    cls.__name__: cls
+    for cls in (HttpCallError, HttpConnectionError, HttpTimeoutError, TokenAcquisitionError)
+}
+
+
+class InvalidHttpRequestError(OrchestrationError, ValueError):
+    """A `call_http` request cannot be sent as given.
+
+    Its method is not an HTTP method name, its uri not an absolute http(s) URI, or a
+    header not a name/value pair; the message names the argument.
+    """
+
+
 class OrchestratorNotFoundError(OrchestrationError):
     """An instance names an orchestrator function the app does not define.
 
@@ -165,7 +224,23 @@ class TaskAlreadyCompletedError(OrchestrationError, ValueError):
     """A task was asked to change after it completed (e.g. cancelling a timer that fired)."""
 
 
+class VersionMismatchError(OrchestrationError):
+    """An instance's version is one this host does not run, and it fails such instances.
+
+    Raised when host.json `versionFailureStrategy` is `Fail` and `versionMatchStrategy`
+    refuses the version; the instance fails with it, and its message names both versions.
+    """
+
+
 # --- storage / task hub errors ------------------------------------------------------------
+
+
+class HistoryFormatError(DurableError, ValueError):
+    """A history given to replay is not in a shape it can read.
+
+    An exported JSON file or a list of events; the message names the event and what is
+    wrong with it.
+    """
 
 
 class TaskHubError(DurableError):
@@ -242,6 +317,13 @@ class FunctionRegistrationError(DurableError):
     """A function was registered in a way that cannot work (duplicate name, async def, ...)."""
 
 
+class SettingsError(DurableError, ValueError):
+    """A host.json setting has a value that cannot be used.
+
+    The message names the setting, the value and what it may be.
+    """
+
+
 # --- payload errors -----------------------------------------------------------------------
 
 
@@ -250,4 +332,11 @@ class SerializationError(DurableError, ValueError):
 
     The message names the value's type and where it was passed, e.g. "input of activity
     'book_hotel'".
+    """
+
+
+class LintError(DurableError):
+    """The determinism lint could not read a module.
+
+    A syntax error, or a file it cannot open: that module's orchestrators were not checked.
     """

@@ -24,7 +24,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emulator import durable_lint
 from emulator.durable_entities_cli import ENTITY_COMMANDS, EntityCliError
+from emulator.replay_check import REPLAY_COMMANDS, CommandReport
 
 if TYPE_CHECKING:
     from durable.client import DurableOrchestrationClient
@@ -68,7 +70,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connection-string-setting", default=None, metavar="SETTING",
                         help="the app setting holding the storage connection string "
                         "(default: as host.json says, else AzureWebJobsStorage)")
-    parser.add_argument("--connection-string", default=None, metavar="CONNECTION_STRING",
+    parser.add_argument("--connection-string", "--connection", default=None,
+                        metavar="CONNECTION_STRING",
                         help="the storage connection string itself (overrides the setting)")
     parser.add_argument("--table", action="store_true", help="print a table instead of JSON")
 
@@ -107,6 +110,9 @@ def _utc_time(text: str) -> Any:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+utc_time = _utc_time  # shared with the replay-check command
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `durable` sub-commands, added to the `durable` parser of the emulator's CLI."""
     commands = parser.add_subparsers(dest="durable_command", metavar="<command>", required=True)
@@ -115,6 +121,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         _common(sub)
         add(sub)
         sub.set_defaults(durable_handler=handler)
+    durable_lint.add_command(commands)  # reads the app's sources, not the task hub
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -128,6 +135,7 @@ async def _get_instances(ctx: Context, args: argparse.Namespace) -> Any:
         runtime_status=statuses or None,
         page_size=args.top,
         continuation_token=args.continuation_token,
+        version=args.version,
     )
     return {"instances": [s.to_json() for s in page], "continuationToken": token}
 
@@ -141,6 +149,9 @@ def _statuses(names: list[str] | None) -> Any:
             known = ", ".join(s.value for s in Status)
             raise CliError(f"Unknown runtime status '{text}' (known: {known}).")
     return [by_name[t.lower()] for t in names or ()]
+
+
+parse_statuses = _statuses  # shared with the replay-check command
 
 
 async def _get_runtime_status(ctx: Context, args: argparse.Namespace) -> Any:
@@ -158,6 +169,8 @@ async def _get_runtime_status(ctx: Context, args: argparse.Namespace) -> Any:
 async def _get_history(ctx: Context, args: argparse.Namespace) -> Any:
     from durable.client.history_view import event_to_dict
 
+    if args.json:  # Durable Functions' shape, which durable.testing.replay reads back
+        return await ctx.client.get_history_json(args.id)
     loaded = await ctx.hub.history.load_history(args.id)
     if not loaded.events:
         await _require(ctx, args.id)
@@ -167,8 +180,11 @@ async def _get_history(ctx: Context, args: argparse.Namespace) -> Any:
 async def _start_new(ctx: Context, args: argparse.Namespace) -> Any:
     value = _json_argument(args.input, "--input")
     await ctx.hub.create_if_not_exists()
-    iid = await ctx.client.start_new(args.function_name, args.id, value)
-    return {"id": iid, "message": f"Started {args.function_name} as instance '{iid}'."}
+    iid = await ctx.client.start_new(args.function_name, args.id, value, args.version)
+    status = await ctx.client.get_status(iid)
+    version = f" (version '{status.version}')" if status.version else ""
+    return {"id": iid, "version": status.version,
+            "message": f"Started {args.function_name} as instance '{iid}'{version}."}
 
 
 async def _raise_event(ctx: Context, args: argparse.Namespace) -> Any:
@@ -249,12 +265,21 @@ def _json_argument(text: str | None, option: str) -> Any:
         ) from None
 
 
+def _history_args(parser: argparse.ArgumentParser) -> None:
+    _with_id(parser)
+    parser.add_argument("--json", action="store_true",
+                        help="Durable Functions' JSON history format (EventType numbers, "
+                        "payloads as JSON text), for golden-history tests")
+
+
 def _get_instances_args(parser: argparse.ArgumentParser) -> None:
     _instance_filters(parser)
     parser.add_argument("--top", type=_positive, default=DEFAULT_TOP,
                         help=f"page size (default {DEFAULT_TOP})")
     parser.add_argument("--continuation-token", default=None, metavar="TOKEN",
                         help="the token a previous page printed, for the next page")
+    parser.add_argument("--version", default=None, metavar="VERSION",
+                        help="only instances of this orchestration version")
 
 
 def _positive(text: str) -> int:
@@ -274,6 +299,8 @@ def _start_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", default=None,
                         help="the input: inline JSON, or @path/to/file.json")
     parser.add_argument("--id", default=None, help="the instance id (default: a new GUID)")
+    parser.add_argument("--version", default=None, metavar="VERSION",
+                        help="the orchestration version (default: host.json defaultVersion)")
 
 
 def _event_args(parser: argparse.ArgumentParser) -> None:
@@ -292,7 +319,7 @@ def _purge_args(parser: argparse.ArgumentParser) -> None:
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "get-instances": ("list instances, a page at a time", _get_instances_args, _get_instances),
     "get-runtime-status": ("show the status of an instance", _status_args, _get_runtime_status),
-    "get-history": ("show the history of an instance", _with_id, _get_history),
+    "get-history": ("show the history of an instance", _history_args, _get_history),
     "start-new": ("start an orchestration instance", _start_args, _start_new),
     "raise-event": ("raise an event to an instance", _event_args, _raise_event),
     "terminate": ("terminate a running instance", _with_reason, _terminate),
@@ -307,6 +334,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "delete-task-hub": ("delete the task hub's queues, tables and blobs", _common_only,
                         _delete_task_hub),
     **ENTITY_COMMANDS,
+    **REPLAY_COMMANDS,
 }
 
 
@@ -353,6 +381,9 @@ async def run_async(args: argparse.Namespace) -> int:
             raise
         return _fail(f"Task hub '{settings.hub_name}' does not exist in this storage account "
                      f"({code}). Check --task-hub-name and the connection.")
+    if isinstance(result, CommandReport):
+        print(result.text, flush=True)
+        return result.exit_status
     _print(result, args.table)
     return 0
 
@@ -366,6 +397,10 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    standalone = getattr(args, "durable_run", None)
+    if standalone is not None:
+        code: int = standalone(args)
+        return code
     return asyncio.run(run_async(args))
 
 

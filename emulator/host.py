@@ -25,6 +25,7 @@ from emulator import listing
 from emulator.azurite import Azurite
 from emulator.binding_io import BindingIO
 from emulator.control import ParentLink
+from emulator.durable_lint import warn_at_startup
 from emulator.errors import AppLoadError, IndexingError
 from emulator.indexer import IndexedApp, index_app
 from emulator.invoker import Invoker
@@ -103,6 +104,7 @@ class Host:
         _log.info("Azure Functions host emulator: loading %s", app_dir)
         indexed = self._only_named(index_app(app_dir))
         self._plan = build_plan(indexed.functions, config, local)
+        warn_at_startup(indexed)
         if self.options.listen_fd is None:
             check_port_free(self.options.host, port)
         await self._storage(app_dir)

@@ -5,7 +5,9 @@ wall = when the host's write of the instance's Completed row returned (the bench
 long-poll /api/_bench/finished/{id} reports it) - the wall clock just before the start
 request. The
 requests per activity are everything the host sent during the run (the orchestration's own
-start and episodes included) divided by N.
+start and episodes included) divided by N. The host's peak RSS (VmHWM of a fresh host) and
+the orchestration's episodes per 1,000 completions (the runtime's episode counter: how well
+fan-in batches completions into one episode) are reported for each N.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from bench.results import Section, Target
 from bench.scenarios.latency import add_per_unit
 
 TIMEOUT_S = 1800.0
-TARGETS = {1000: 8.0, 5000: 45.0}
-FULL_SIZES = (1000, 5000)
+TARGETS = {1000: 8.0, 5000: 25.0, 10000: 60.0}
+FULL_SIZES = (1000, 5000, 10000)
+RSS_TARGET_MB = 400.0  # during the 10,000 run
 
 
 async def run(bench: Bench, calls: Section) -> Section:
@@ -39,6 +42,7 @@ async def run(bench: Bench, calls: Section) -> Section:
             used = cpu_used(cpu, bench.cpu(host))
             await asyncio.sleep(0.5)
             spent = (await host.counts(bench.session)).minus(before)
+            peak_mb = host.memory_kb().get("VmHWM", 0) / 1024
         wall = written - began
         full = FULL_SIZES[index] if index < len(FULL_SIZES) else None
         bound = TARGETS.get(full) if full is not None else None
@@ -46,6 +50,12 @@ async def run(bench: Bench, calls: Section) -> Section:
         section.add(f"wall_s_{n}", f"wall time, {n} activities", wall, "s", target=target)
         section.add(f"per_activity_ms_{n}", f"wall time per activity, {n} activities",
                     wall / n * 1000, "ms", floor_seconds=wall / n)
+        section.add(f"peak_rss_mb_{n}", f"host peak RSS, {n} activities", peak_mb, "MB",
+                    target=Target("<=", RSS_TARGET_MB, applies=n == full)
+                    if full == 10000 else None)
+        episodes = spent.runtime.get("episodes", 0)
+        section.add(f"episodes_per_1000_{n}", f"orchestration episodes per 1,000 completions, {n}",
+                    episodes / n * 1000, "")
         ok = record.runtime_status.name == "Completed" and json.loads(record.output or "0") == n
         for name, label in (("host", "host"), ("azurite", "Azurite")):
             section.add(f"{name}_cpu_ms_{n}", f"{label} CPU per activity, {n} activities",

@@ -43,6 +43,7 @@ async def query_page(
     size: int,
     continuation_token: str | None,
     show_input: bool,
+    version: str | None = None,
     name_prefix: str | None = None,
 ) -> tuple[list[InstanceRecord], str | None]:
     """Up to `size` rows and the next token. The table service may return short (even empty)
@@ -59,6 +60,7 @@ async def query_page(
             top=size - len(records),
             continuation_token=token,
             include_input=show_input,
+            version=version,
             name_prefix=name_prefix,
         )
         records.extend(got)

@@ -39,6 +39,7 @@ from durable.client.status import (
 from durable.core import serialization
 from durable.core.entities import is_entity_id
 from durable.core.history import EventType, HistoryEvent
+from durable.core.history_json import to_durable_json
 from durable.core.messages import TaskMessage
 from durable.core.registry import DurableRegistry
 from durable.core.status import OrchestrationRuntimeStatus
@@ -122,13 +123,21 @@ class DurableOrchestrationClient(EntityOperations):
         orchestration_function_name: str | Callable[..., Any],
         instance_id: str | None = None,
         client_input: Any = None,
+        version: str | None = None,
     ) -> str:
-        """Start an instance; the id of a finished instance may be reused (overwriting it)."""
+        """Start an instance; the id of a finished instance may be reused (overwriting it).
+
+        `version` is the instance's orchestration version (`context.version`); without it
+        the instance gets host.json `defaultVersion`, as in Durable Functions.
+        """
         name = orchestrator_name_arg(orchestration_function_name, self._functions)
+        text_arg(version, "version")
         input_text = serialization.dumps(
             client_input, where=f"client_input of start_new('{name}')"
         )
-        return await self._start(name, instance_id, input_text)
+        return await self._start(
+            name, instance_id, input_text, version or self._settings.default_version
+        )
 
     async def restart(self, instance_id: str, restart_with_new_instance_id: bool = True) -> str:
         """Start the orchestrator of an instance again with the same input (extension API)."""
@@ -136,9 +145,11 @@ class DurableOrchestrationClient(EntityOperations):
         record = await self._require(instance_id, include_input=True)
         name = orchestrator_name_arg(record.name or "", self._functions)
         new_id = None if restart_with_new_instance_id else instance_id
-        return await self._start(name, new_id, record.input)
+        return await self._start(name, new_id, record.input, record.version)
 
-    async def _start(self, name: str, instance_id: str | None, input_text: str | None) -> str:
+    async def _start(
+        self, name: str, instance_id: str | None, input_text: str | None, version: str | None
+    ) -> str:
         generated = instance_id is None or instance_id == ""
         if generated:
             instance_id = uuid.uuid4().hex
@@ -154,6 +165,7 @@ class DurableOrchestrationClient(EntityOperations):
             name=name,
             runtime_status=OrchestrationRuntimeStatus.Pending,
             execution_id=execution_id,
+            version=version,
             input=input_text,
             created_time=now,
             last_updated_time=now,
@@ -165,6 +177,7 @@ class DurableOrchestrationClient(EntityOperations):
             EventType.ExecutionStarted,
             timestamp=now,
             name=name,
+            version=version,
             input=input_text,
             instance_id=instance_id,
             execution_id=execution_id,
@@ -204,6 +217,16 @@ class DurableOrchestrationClient(EntityOperations):
             status._history = history_for_status(events, show_history_output, show_input)
         return status
 
+    async def get_history_json(self, instance_id: str) -> list[dict[str, Any]]:
+        """The instance's history in Durable Functions' out-of-process JSON shape.
+
+        JSON-ready dicts, for golden-history tests: `durable.testing.replay` reads them
+        back. Raises `InstanceNotFoundError` for an unknown id (extension API).
+        """
+        await self._require(instance_id)
+        loaded = await (await self._taskhub()).history.load_history(instance_id)
+        return to_durable_json(loaded.events)
+
     async def get_status_all(self) -> list[DurableOrchestrationStatus]:
         """Every instance of the task hub (all pages, unlike the SDK's first page only)."""
         return await self.get_status_by()
@@ -213,8 +236,13 @@ class DurableOrchestrationClient(EntityOperations):
         created_time_from: datetime | None = None,
         created_time_to: datetime | None = None,
         runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+        *,
+        version: str | None = None,
     ) -> list[DurableOrchestrationStatus]:
-        """The statuses of the instances created in the range with one of the statuses."""
+        """The statuses of the instances created in the range with one of the statuses.
+
+        With `version` (our addition), only those of that orchestration version.
+        """
         found: list[DurableOrchestrationStatus] = []
         token: str | None = None
         while True:
@@ -222,6 +250,7 @@ class DurableOrchestrationClient(EntityOperations):
                 created_time_from=created_time_from,
                 created_time_to=created_time_to,
                 runtime_status=runtime_status,
+                version=version,
                 page_size=MAX_PAGE_SIZE,
                 continuation_token=token,
             )
@@ -239,6 +268,7 @@ class DurableOrchestrationClient(EntityOperations):
         page_size: int = 100,
         continuation_token: str | None = None,
         show_input: bool = True,
+        version: str | None = None,
         name_prefix: str | None = None,
     ) -> tuple[list[DurableOrchestrationStatus], str | None]:
         """One page of at most `page_size` statuses, and the token of the next (None: end).
@@ -254,6 +284,7 @@ class DurableOrchestrationClient(EntityOperations):
         number_arg(page_size, "page_size", minimum=1, integer=True)
         text_arg(continuation_token, "continuation_token")
         flag_arg(show_input, "show_input")
+        text_arg(version, "version")
         text_arg(name_prefix, "name_prefix")
         hub = await self._taskhub()
         records, token = await query_page(
@@ -265,6 +296,7 @@ class DurableOrchestrationClient(EntityOperations):
             size=max(1, min(page_size, MAX_PAGE_SIZE)),
             continuation_token=continuation_token,
             show_input=show_input,
+            version=version,
             name_prefix=name_prefix,
         )
         return [status_from_record(r, show_input) for r in records], token

@@ -55,6 +55,7 @@ class DurableOrchestrationStatus:
         runtime_status: OrchestrationRuntimeStatus | None = None,
         custom_status: Any = None,
         history: list[dict[str, Any]] | None = None,
+        version: str | None = None,
         **kwargs: Any,
     ) -> None:
         self._name = name
@@ -66,6 +67,7 @@ class DurableOrchestrationStatus:
         self._runtime_status = runtime_status
         self._custom_status = custom_status
         self._history = history
+        self._version = version
         for key, value in kwargs.items():
             setattr(self, key, value)
 
@@ -114,6 +116,14 @@ class DurableOrchestrationStatus:
         """The history events, when asked for (`show_history`)."""
         return self._history
 
+    @property
+    def version(self) -> str | None:
+        """The orchestration version the instance was started with (None: unversioned).
+
+        `start_new(version=...)` or host.json `defaultVersion` set it.
+        """
+        return self._version
+
     def __bool__(self) -> bool:
         return self._created_time is not None
 
@@ -129,6 +139,8 @@ class DurableOrchestrationStatus:
             "createdTime": _iso(self._created_time),
             "lastUpdatedTime": _iso(self._last_updated_time),
         }
+        if self._version:
+            body["version"] = self._version
         if self._history is not None:
             body["historyEvents"] = self._history
         return body
@@ -158,6 +170,7 @@ class DurableOrchestrationStatus:
             runtime_status=OrchestrationRuntimeStatus(status) if status else None,
             custom_status=json_obj.get("customStatus"),
             history=json_obj.get("historyEvents"),
+            version=json_obj.get("version"),
         )
 
     def __repr__(self) -> str:
@@ -195,4 +208,5 @@ def status_from_record(record: InstanceRecord, show_input: bool) -> DurableOrche
         output=parse_json_text(record.output),
         runtime_status=record.runtime_status,
         custom_status=parse_json_text(record.custom_status),
+        version=record.version,
     )

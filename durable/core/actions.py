@@ -14,6 +14,7 @@ action is adding a row; nothing else dispatches on action types.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,15 @@ class ScheduleTask:
     task_id: int
     name: str
     input: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallHttp(ScheduleTask):
+    """A durable HTTP request: the built-in activity `BuiltIn::HttpActivity` whose input is
+    the request; `method` and `uri` are what replay must do again."""
+
+    method: str = ""
+    uri: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +171,50 @@ def _activity_kind() -> ActionKind[ScheduleTask]:
             o.execution_id,
             to_work_items=True,
         ),
+    )
+
+
+HTTP_ACTIVITY_NAME = "BuiltIn::HttpActivity"
+
+
+def _http_target(event: HistoryEvent) -> tuple[str, str]:
+    """The method and uri of the request a BuiltIn::HttpActivity TaskScheduled carries."""
+    try:
+        data = json.loads(event.input or "")
+        request = data[0] if isinstance(data, list) and data else data
+        return str(request.get("method") or ""), str(request.get("uri") or "")
+    except (ValueError, AttributeError):
+        return "", ""
+
+
+def _same_request(action: CallHttp, method: str, uri: str) -> bool:
+    return action.method.upper() == method.upper() and action.uri == uri
+
+
+def _http_kind() -> ActionKind[CallHttp]:
+    def from_event(e: HistoryEvent) -> CallHttp:
+        method, uri = _http_target(e)
+        return CallHttp(e.event_id, e.name or HTTP_ACTIVITY_NAME, e.input, method, uri)
+
+    return ActionKind(
+        name="call_http",
+        action_type=CallHttp,
+        event_type=EventType.TaskScheduled,
+        to_event=lambda a, ts: ev.task_scheduled(ts, event_id=a.task_id, name=a.name,
+                                                 input=a.input),
+        from_event=from_event,
+        describe=lambda a: f"call_http {a.method} {a.uri}",
+        describe_event=lambda e: "TaskScheduled call_http {} {}".format(*_http_target(e)),
+        # Stricter than Durable Task (which compares the activity name only): the same
+        # method and uri, since a changed request is a changed orchestration.
+        same_action=lambda a, e: _same_request(a, *_http_target(e)),
+        deliver=lambda a, o: Delivery(
+            o.instance_id,
+            ev.task_scheduled(o.now, event_id=a.task_id, name=a.name, input=a.input),
+            o.execution_id,
+            to_work_items=True,
+        ),
+        recognizes=lambda e: (e.name or "").lower() == HTTP_ACTIVITY_NAME.lower(),
     )
 
 
@@ -434,6 +488,7 @@ def _entity_kinds() -> list[ActionKind[Any]]:
 
 ACTION_KINDS = ActionKinds(
     [
+        _http_kind(),  # before call_activity: both are recorded as TaskScheduled
         _activity_kind(),
         _timer_kind(),
         _sub_orchestration_kind(child_execution_id),

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from durable.core import replay_state as st
 from durable.core.actions import (
+    HTTP_ACTIVITY_NAME,
     CallEntity,
+    CallHttp,
     CreateSubOrchestration,
     CreateTimer,
     LockEntities,
@@ -33,6 +35,8 @@ from durable.core.entities import (
     LockTask,
 )
 from durable.core.history import HistoryEvent
+from durable.core.http import DurableHttpRequest, DurableHttpResponse, TokenSource, http_content
+from durable.core.http_task import HttpTask
 from durable.core.registry import DurableKind, function_name, return_type_of
 from durable.core.retry import RetryOptions
 from durable.core.serialization import dumps, loads
@@ -159,9 +163,13 @@ class DurableOrchestrationContext:
         name: Any,
         input_: Any = None,
         instance_id: str | None = None,
+        version: str | None = None,
         expected_type: type | None = None,
     ) -> Task[Any]:
         """Start orchestrator `name` as a child of this one and wait for its output.
+
+        The child runs as orchestration `version`, else as host.json `defaultVersion` (not
+        this instance's version), as in Durable Functions.
 
         Without `instance_id` the child is "{this instance id}:{sequence number}": the same
         on every replay and readable in tools. Durable Task bases it on the execution id
@@ -172,8 +180,9 @@ class DurableOrchestrationContext:
             name, "name", DurableKind.ORCHESTRATOR, "call_sub_orchestrator"
         )
         _check_instance_id(instance_id)
+        _check_version(version)
         input_json = dumps(input_, f"input of sub-orchestrator '{orchestrator}'")
-        task = self._sub_orchestration(orchestrator, input_json, instance_id)
+        task = self._sub_orchestration(orchestrator, input_json, instance_id, version)
         task._expected_output_type = expected_type or return_type_of(name)
         return task
 
@@ -183,6 +192,7 @@ class DurableOrchestrationContext:
         retry_options: RetryOptions,
         input_: Any = None,
         instance_id: str | None = None,
+        version: str | None = None,
         expected_type: type | None = None,
     ) -> Task[Any]:
         """Start a sub-orchestration, started again on failure as `retry_options` says."""
@@ -191,12 +201,41 @@ class DurableOrchestrationContext:
         )
         _check_retry_options(retry_options)
         _check_instance_id(instance_id)
+        _check_version(version)
         input_json = dumps(input_, f"input of sub-orchestrator '{orchestrator}'")
         task = self._retrying(
-            retry_options, lambda: self._sub_orchestration(orchestrator, input_json, instance_id)
+            retry_options,
+            lambda: self._sub_orchestration(orchestrator, input_json, instance_id, version),
         )
         task._expected_output_type = expected_type or return_type_of(name)
         return task
+
+    def call_http(
+        self,
+        method: str,
+        uri: str,
+        content: Any = None,
+        headers: dict[str, str] | None = None,
+        token_source: TokenSource | None = None,
+        is_raw_str: bool = False,
+        *,
+        asynchronous_pattern_enabled: bool = True,
+        timeout: timedelta | None = None,
+    ) -> Task[DurableHttpResponse]:
+        """A durable HTTP request; the yield gives its `DurableHttpResponse`.
+
+        `content` is sent as JSON (`json.dumps`), a str with `is_raw_str=True` as it is. A
+        202 with a Location header is polled on durable timers until another status comes
+        (unless `asynchronous_pattern_enabled=False`); an error status is a response, not an
+        exception. A bad `method` or `uri` raises InvalidHttpRequestError here.
+        """
+        request = DurableHttpRequest(
+            method, uri, http_content(content, is_raw_str), headers, token_source,
+            asynchronous_pattern_enabled=asynchronous_pattern_enabled, timeout=timeout,
+        )
+        return HttpTask(request, self._http_request, self.create_timer,
+                        lambda: self._state.current_utc_datetime,
+                        lambda: self._state.http_poll_interval)
 
     def create_timer(self, fire_at: datetime) -> TimerTask:
         """A durable timer; a naive `fire_at` is taken as UTC."""
@@ -416,7 +455,25 @@ class DurableOrchestrationContext:
 
         return AtomicTask(None, f"activity '{name}'", schedule)
 
-    def _sub_orchestration(self, name: str, input_json: str, instance_id: str | None) -> AtomicTask:
+    def _http_request(self, request: DurableHttpRequest) -> AtomicTask:
+        input_json = request.activity_input()
+        label = f"call_http {request.method} {request.uri}"
+
+        def schedule(task: AtomicTask) -> None:
+            self._state.bind(
+                task,
+                lambda seq: CallHttp(seq, HTTP_ACTIVITY_NAME, input_json, request.method,
+                                     request.uri),
+                st.TASK_COMPLETIONS,
+                describe=lambda seq: f"{label} (#{seq})",
+            )
+
+        return AtomicTask(None, label, schedule,
+                          decode=lambda text, _type: DurableHttpResponse.from_json(text))
+
+    def _sub_orchestration(
+        self, name: str, input_json: str, instance_id: str | None, version: str | None = None
+    ) -> AtomicTask:
         if self._held_section() is not None:
             raise violation(f"call_sub_orchestrator '{name}' inside a critical section")
 
@@ -427,7 +484,9 @@ class DurableOrchestrationContext:
         def schedule(task: AtomicTask) -> None:
             self._state.bind(
                 task,
-                lambda seq: CreateSubOrchestration(seq, name, child_id(seq), input_json),
+                lambda seq: CreateSubOrchestration(
+                    seq, name, child_id(seq), input_json, version or self._state.default_version
+                ),
                 st.SUB_ORCHESTRATION_COMPLETIONS,
                 describe=lambda seq: f"sub-orchestrator '{name}' ('{child_id(seq)}')",
             )
@@ -452,6 +511,11 @@ def _check_instance_id(instance_id: object) -> None:
         raise ValueError(
             f"instance_id must be a non-empty string not starting with '@', got {instance_id!r}"
         )
+
+
+def _check_version(version: object) -> None:
+    if version is not None and not isinstance(version, str):
+        raise ValueError(f"version must be a string such as '1.0' or None, got {version!r}")
 
 
 def _entity_arg(value: object) -> EntityId:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from durable.core import events as ev
@@ -87,15 +87,23 @@ class OrchestrationSession:
         *,
         custom_status: str | None = None,
         input_type: type | None = None,
+        http_poll_interval: timedelta | None = None,
+        default_version: str | None = None,
     ) -> None:
         """`custom_status` (JSON text) is the status the instance had before this replay,
         which the runtime passes so that a status carried over by continue-as-new shows;
-        `input_type` is the trigger's `input_type=`."""
+        `input_type` is the trigger's `input_type=`; `http_poll_interval` is host.json's
+        httpSettings.defaultAsyncRequestSleepTimeMilliseconds (call_http's polling);
+        `default_version` is host.json `defaultVersion`, the version of sub-orchestrations
+        started without one."""
         self._orchestrator = orchestrator
         self._past = list(past_events)
         past_actions = {e.event_id: e for e in self._past if e.event_type in ACTION_EVENT_TYPES}
         self._state = ReplayState(instance_id, past_actions, custom_status)
         self._state.input_type = input_type
+        if http_poll_interval is not None:
+            self._state.http_poll_interval = http_poll_interval
+        self._state.default_version = default_version
         self._state.name = str(getattr(orchestrator, "__name__", "orchestrator"))
         self._context = DurableOrchestrationContext(self._state)
         self._driver: OrchestratorDriver | None = None
@@ -353,11 +361,13 @@ class OrchestrationExecutor:
         *,
         custom_status: str | None = None,
         input_type: type | None = None,
+        default_version: str | None = None,
     ) -> None:
         self._orchestrator = orchestrator
         self._instance_id = instance_id
         self._custom_status = custom_status
         self._input_type = input_type
+        self._default_version = default_version
 
     def execute(
         self,
@@ -371,5 +381,6 @@ class OrchestrationExecutor:
             past_events,
             custom_status=self._custom_status,
             input_type=self._input_type,
+            default_version=self._default_version,
         )
         return session.apply(new_events, now)

@@ -24,6 +24,7 @@ from durable.core.history import (
     OrchestrationRuntimeStatus,
     ParentInstance,
 )
+from durable.core.http import DEFAULT_POLL_INTERVAL
 from durable.core.task import AtomicTask, TimerTask, failure_error
 from durable.errors import NonDeterminismError
 
@@ -64,10 +65,16 @@ class ReplayState:
         self.instance_id = instance_id
         self.name = ""
         self.version: str | None = None
+        # host.json defaultVersion of the host replaying: the version of children started
+        # without one.
+        self.default_version: str | None = None
         self.execution_id: str | None = None
         self.input_json: str | None = None
         # The trigger's `input_type=`: what `get_input()` decodes the input as by default.
         self.input_type: type | None = None
+        # How long call_http waits before polling a 202 that gave no Retry-After (host.json
+        # httpSettings.defaultAsyncRequestSleepTimeMilliseconds).
+        self.http_poll_interval = DEFAULT_POLL_INTERVAL
         self.parent: ParentInstance | None = None
         self.started = False
         self.current_utc_datetime = _EPOCH

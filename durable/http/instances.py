@@ -68,6 +68,7 @@ async def list_instances(call: Call) -> func.HttpResponse:
         page_size=int(top) if top is not None else DEFAULT_TOP,
         continuation_token=q.headers.get(CONTINUATION_HEADER) or None,
         show_input=q.flag("showInput", True),
+        version=q.text("version"),
         name_prefix=q.text("namePrefix"),
     )
     headers = {CONTINUATION_HEADER: token} if token else {}

@@ -17,10 +17,12 @@ from durable.http.request import bad_request
 async def start(
     call: Call, function_name: str, instance_id: str | None = None
 ) -> func.HttpResponse:
-    """The body is the input (JSON; empty means null). 202 with the check-status links, or
-    the outcome when the request asks to wait (`timeout` and `pollingInterval`)."""
+    """The body is the input (JSON; empty means null); `?version=` is the orchestration
+    version (default: host.json defaultVersion). 202 with the check-status links, or the
+    outcome when the request asks to wait (`timeout` and `pollingInterval`)."""
     data = call.req.json_body()
-    new_id = await call.client.start_new(function_name, instance_id, data)
+    version = call.req.text("version")
+    new_id = await call.client.start_new(function_name, instance_id, data, version)
     return await call.started(new_id)
 
 

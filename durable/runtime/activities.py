@@ -13,24 +13,37 @@ import logging
 from typing import Any
 
 from durable.core import serialization
+from durable.core.actions import HTTP_ACTIVITY_NAME
 from durable.core.driver import USER_ERRORS
 from durable.core.history import EventType, FailureDetails, HistoryEvent
 from durable.core.messages import TaskMessage
 from durable.core.registry import DurableKind, DurableRegistry
 from durable.errors import ActivityNotFoundError
+from durable.runtime import stats
 from durable.runtime.clock import Clock
+from durable.runtime.http_activity import HttpActivity
 
 log = logging.getLogger("durable.activity")
 
 
 async def run_activity(
-    registry: DurableRegistry, message: TaskMessage, clock: Clock
+    registry: DurableRegistry,
+    message: TaskMessage,
+    clock: Clock,
+    http: HttpActivity | None = None,
 ) -> TaskMessage:
-    """Run the activity a work item names and build its completion message."""
+    """Run the activity a work item names and build its completion message.
+
+    `BuiltIn::HttpActivity` (a `call_http` request) is sent by `http`, the worker's.
+    """
     scheduled = message.event
     name = scheduled.name or ""
+    stats.count(stats.ACTIVITY_EXECUTIONS)
     try:
-        result = await _invoke(registry, name, scheduled.input)
+        if name.lower() == HTTP_ACTIVITY_NAME.lower():
+            result: Any = await (http or HttpActivity()).run(scheduled.input)
+        else:
+            result = await _invoke(registry, name, scheduled.input)
         text = serialization.dumps(result, where=f"the result of activity '{name}'")
         done = HistoryEvent(
             EventType.TaskCompleted,

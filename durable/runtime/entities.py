@@ -59,8 +59,11 @@ class EntityKind:
         rollback: bool,
         reorder_window: timedelta,
         new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        default_version: str | None = None,
     ) -> None:
         self._registry = registry
+        # host.json defaultVersion: the version of orchestrations entities start.
+        self._default_version = default_version
         self._max_operations = max_operations
         self._rollback = rollback
         self._reorder_window = reorder_window
@@ -172,7 +175,8 @@ class EntityKind:
                 execution_id=execution_id,
             ),
             *carried,
-            *_rows_of(outcome, now, start=outcome.state.sent - len(outcome.outgoing)),
+            *_rows_of(outcome, now, start=outcome.state.sent - len(outcome.outgoing),
+                      version=self._default_version),
             ev.orchestrator_completed(now),
         ]
         row = _row_of(entity, outcome.state, execution_id, created, now,
@@ -227,13 +231,15 @@ def _outbox_rows(history: Sequence[HistoryEvent]) -> list[HistoryEvent]:
     return [e for e in history if e.event_type in _OUTBOX_TYPES]
 
 
-def _rows_of(outcome: BatchOutcome, now: datetime, start: int) -> list[HistoryEvent]:
+def _rows_of(
+    outcome: BatchOutcome, now: datetime, start: int, version: str | None = None
+) -> list[HistoryEvent]:
     rows: list[HistoryEvent] = []
     for number, out in enumerate(outcome.outgoing, start=start):
         if out.start is not None:
             rows.append(ev.sub_orchestration_created(
                 now, event_id=number, name=out.start.name, instance_id=out.target,
-                input=out.payload,
+                input=out.payload, version=version,
             ))
         else:
             rows.append(HistoryEvent(
@@ -254,7 +260,7 @@ def outbound_of(instance_id: str, rows: Sequence[HistoryEvent]) -> list[Outbound
         if row.event_type is EventType.SubOrchestrationInstanceCreated:
             start = ev.execution_started(
                 row.timestamp, name=row.name or "", instance_id=target, input=row.input,
-                execution_id=uuid.uuid5(uuid.NAMESPACE_OID, mid).hex,
+                execution_id=uuid.uuid5(uuid.NAMESPACE_OID, mid).hex, version=row.version,
             )
             out.append(Outbound(TaskMessage(mid, target, start, start.execution_id)))
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from durable.core import events as ev
@@ -24,7 +24,7 @@ from durable.core.history import (
 from durable.core.messages import TaskMessage
 from durable.core.registry import DurableKind, DurableRegistry
 from durable.core.replay import OrchestrationSession
-from durable.errors import OrchestrationError, OrchestratorNotFoundError
+from durable.errors import OrchestrationError, OrchestratorNotFoundError, VersionMismatchError
 from durable.runtime import verification
 
 
@@ -58,15 +58,18 @@ def _session_for(
     instance_id: str,
     past: Sequence[HistoryEvent] = (),
     custom_status: str | None = None,
-    limit_reached: int | None = None,
+    override: Callable[[Any], Any] | None = None,
+    default_version: str | None = None,
+    http_poll_interval: timedelta | None = None,
 ) -> OrchestrationSession:
+    """A session of orchestrator `name`, or of `override` (an orchestrator that fails)."""
     fn = registry.get(DurableKind.ORCHESTRATOR, name)
-    orchestrator = _orchestrator_for(registry, name)
-    if limit_reached is not None:
-        orchestrator = _too_many_generations(limit_reached)
+    orchestrator = override or _orchestrator_for(registry, name)
     return OrchestrationSession(
         orchestrator, instance_id, past, custom_status=custom_status,
         input_type=fn.input_type if fn is not None else None,
+        default_version=default_version,
+        http_poll_interval=http_poll_interval,
     )
 
 
@@ -97,11 +100,16 @@ def run_generations(
     new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     max_generations: int = 100,
     check: Callable[[], bool] | None = None,
+    default_version: str | None = None,
+    version_fault: str | None = None,
+    http_poll_interval: timedelta | None = None,
 ) -> EpisodeOutcome:
     """Apply `start`/`apply` to the instance (on `live` when the cache has it, else on a
     session that replays `loaded_history`), running every generation a continue-as-new
     starts until one waits or finishes. `check` says whether to check an episode served
-    from `live` against a replay of the history (see verification.py)."""
+    from `live` against a replay of the history (see verification.py). `default_version`
+    is the version of children started without one; `version_fault`, when set, fails the
+    instance with it instead of running its code (the version gate's `Fail`)."""
     inbound = [_inbound(m) for m in apply]
     if start is not None:
         started = _inbound(start)
@@ -117,10 +125,17 @@ def run_generations(
         session = live
     name = started.name or ""
     replay: OrchestrationSession | None = None
-    if session is None:
-        session = _session_for(registry, name, instance_id, past)
+    if version_fault is not None:
+        session = _session_for(registry, name, instance_id, past,
+                               override=_version_mismatch(version_fault))
+    elif session is None:
+        session = _session_for(registry, name, instance_id, past,
+                               default_version=default_version,
+                               http_poll_interval=http_poll_interval)
     elif check is not None and check():
-        replay = _session_for(registry, name, instance_id, session.history)
+        replay = _session_for(registry, name, instance_id, session.history,
+                              default_version=default_version,
+                              http_poll_interval=http_poll_interval)
     result = session.apply(new, now)
     if replay is not None:
         replayed = replay.apply(new, now)
@@ -141,9 +156,12 @@ def run_generations(
             parent=started.parent,
             version=started.version,
         )
+        too_many = generations > max_generations
         session = _session_for(
             registry, name, instance_id, custom_status=result.custom_status,
-            limit_reached=max_generations if generations > max_generations else None,
+            override=_too_many_generations(max_generations) if too_many else None,
+            default_version=default_version,
+            http_poll_interval=http_poll_interval,
         )
         result = session.apply([started], now)
         first = result.new_history[0].replace(data=",".join(consumed))
@@ -165,6 +183,13 @@ def run_generations(
         session=session,
         generations=generations,
     )
+
+
+def _version_mismatch(message: str) -> Callable[[Any], Any]:
+    def fail(_context: Any) -> Any:
+        raise VersionMismatchError(message)
+
+    return fail
 
 
 def _too_many_generations(limit: int) -> Callable[[Any], Any]:

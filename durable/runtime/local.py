@@ -33,6 +33,7 @@ from durable.core.registry import DurableRegistry
 from durable.runtime.activities import run_activity
 from durable.runtime.clock import Clock
 from durable.runtime.faults import crash_point
+from durable.runtime.http_activity import HttpActivity
 from durable.runtime.outbox import Outbound
 from durable.storage.interface import ReceivedMessage, TaskHubStorage
 
@@ -58,8 +59,10 @@ class LocalDelivery:
         lease: timedelta,
         submit: Submit,
         activity_slots: int,
+        http: HttpActivity | None = None,
     ) -> None:
         self._hub = hub
+        self._http = http
         self._registry = registry
         self._clock = clock
         self._activity_limit = activity_limit
@@ -149,7 +152,7 @@ class LocalDelivery:
                     return False  # another host took it from the queue
                 copy.handle = claimed
             done = await self._hold_while(
-                copy, run_activity(self._registry, message, self._clock)
+                copy, run_activity(self._registry, message, self._clock, self._http)
             )
         crash_point("in_activity")
         await self._hold_while(copy, self._submit(done))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from durable.core.history import EventType, FailureDetails, HistoryEvent
 from durable.core.messages import TaskMessage
@@ -16,9 +16,10 @@ from durable.core.replay import OrchestrationSession
 from durable.core.status import OrchestrationRuntimeStatus
 from durable.runtime.generations import EpisodeOutcome, run_generations
 from durable.runtime.kinds import Decision, Loaded, Recovery
-from durable.runtime.outbox import derive_outbound, episode_containing, still_awaited
+from durable.runtime.outbox import DISPATCH_WINDOW, episode_outbound, episode_spans, still_awaited
 from durable.runtime.planning import Plan, RowLookup, has_start, plan_orchestration
 from durable.runtime.summary import summarize
+from durable.runtime.version_gate import VersionGate
 from durable.storage.interface import InstanceUpdate
 
 # An orchestrator that continues-as-new without ever waiting would spin forever in one
@@ -36,8 +37,18 @@ class OrchestrationKind:
         registry: DurableRegistry,
         new_execution_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         check: Callable[[], bool] | None = None,
+        window: int = DISPATCH_WINDOW,
+        http_poll_interval: timedelta | None = None,
+        gate: VersionGate | None = None,
     ) -> None:
         self._registry = registry
+        # Work items of one execution queued and unanswered at most (see outbox.py).
+        self._window = window
+        # call_http's polling interval for a 202 without Retry-After (host.json).
+        self._http_poll_interval = http_poll_interval
+        # host.json versioning: which instances this host runs (default: no defaultVersion,
+        # CurrentOrOlder, Reject).
+        self._gate = gate or VersionGate(None)
         self._new_execution_id = new_execution_id
         # Whether to check the next live-session episode against a replay (None: never).
         self._check = check
@@ -49,8 +60,9 @@ class OrchestrationKind:
     def plan(
         self, instance_id: str, loaded: Loaded, messages: Sequence[TaskMessage], row: RowLookup
     ) -> Plan:
-        """Durable Task's rules (see `planning.py`)."""
-        return plan_orchestration(instance_id, loaded.summary, messages, row)
+        """Durable Task's rules (see `planning.py`), then the version gate."""
+        plan = plan_orchestration(instance_id, loaded.summary, messages, row)
+        return self._gate.gate(instance_id, loaded.summary, plan, verified=loaded.verified)
 
     async def decide(
         self, instance_id: str, loaded: Loaded, plan: Plan, now: datetime
@@ -68,9 +80,13 @@ class OrchestrationKind:
             new_execution_id=self._new_execution_id,
             max_generations=MAX_GENERATIONS_PER_EPISODE,
             check=self._check,
+            http_poll_interval=self._http_poll_interval,
+            default_version=self._gate.host_version,
+            version_fault=self._gate.fault(loaded.summary, plan),
         )
-        outbound = derive_outbound(
-            instance_id, outcome.execution_id, outcome.started, outcome.new_events, now
+        outbound = episode_outbound(
+            instance_id, outcome.execution_id, outcome.started, outcome.full_history,
+            outcome.start_seq, now, self._window,
         )
         return Decision(
             execution_id=outcome.execution_id,
@@ -92,11 +108,14 @@ class OrchestrationKind:
         started = loaded.summary.started
         if started is None or started.execution_id is None:
             return Recovery()
-        events = episode_containing(loaded.history, {m.message_id for m in duplicates})
-        if not events:
+        history = loaded.history
+        spans = episode_spans(history, {m.message_id for m in duplicates})
+        if not spans:
             return Recovery()
-        out = derive_outbound(instance_id, started.execution_id, started, events, now)
-        return Recovery(still_awaited(out, loaded.history), repaired_row(loaded.history, now))
+        out = [o for begin, end in spans
+               for o in episode_outbound(instance_id, started.execution_id, started,
+                                         history[:end], begin, now, self._window)]
+        return Recovery(still_awaited(out, history), repaired_row(history, now))
 
 
 def episode_row(outcome: EpisodeOutcome, now: datetime) -> InstanceUpdate:
@@ -127,6 +146,7 @@ def repaired_row(history: Sequence[HistoryEvent], now: datetime) -> InstanceUpda
     return InstanceUpdate(
         execution_id=summary.started.execution_id or "",
         name=summary.started.name or "",
+        version=summary.started.version,
         input=summary.started.input,
         created_time=summary.started.timestamp,
         runtime_status=summary.status,

@@ -1,9 +1,20 @@
 """Outbound messages derived from committed history (the transactional outbox).
 
-Every message an episode sends is a pure function of the history events that episode
-committed, and its message id is derived from the sender's execution id and the event's
+Every message an episode sends is a pure function of the committed history up to the end of
+that episode, and its message id is derived from the sender's execution id and the event's
 sequence number. After a crash between commit and send, re-deriving and re-sending yields
 byte-identical messages, which receivers recognise by id and apply once.
+
+Work items are sent through a window: an execution has at most `DISPATCH_WINDOW` activities
+queued and unanswered. A fan-out of 10,000 schedules all of them in history at once, sends
+the first `DISPATCH_WINDOW` work items, and each later episode that records completions sends
+as many of the rest as it answered, in schedule order. Which items an episode sends follows
+from history alone (the items released after it minus those released before it), so a
+re-derivation after a crash sends the same ones, and any host serving the next episode
+continues the same sequence. While items remain unreleased, `DISPATCH_WINDOW` released ones
+are unanswered, each with its queued work item, so an answer (and with it the next episode)
+always comes. It keeps queues short: a queue's cost per operation grows with its depth on
+the storage emulator, and a fan-out's host holds only the window's backlog.
 """
 
 from __future__ import annotations
@@ -14,10 +25,13 @@ from datetime import datetime
 
 from durable.core.actions import ACTION_KINDS, Origin, child_execution_id
 
-__all__ = ["Outbound", "child_execution_id", "derive_outbound", "episode_containing",
-           "still_awaited"]
+__all__ = ["DISPATCH_WINDOW", "Outbound", "child_execution_id", "derive_outbound",
+           "episode_containing", "episode_outbound", "still_awaited"]
 from durable.core.history import EventType, HistoryEvent, OrchestrationRuntimeStatus, ParentInstance
 from durable.core.messages import TaskMessage
+
+# Activities of one execution queued and unanswered at most (see the module's docstring).
+DISPATCH_WINDOW = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +53,46 @@ def derive_outbound(
     """The messages an episode's committed events ask for, in history order."""
     out: list[Outbound] = []
     for ev in episode_events:
+        msg = _message_for(instance_id, execution_id, started, ev, now)
+        if msg is not None:
+            out.append(msg)
+    return out
+
+
+def episode_outbound(
+    instance_id: str,
+    execution_id: str,
+    started: HistoryEvent,
+    history: Sequence[HistoryEvent],
+    start: int,
+    now: datetime,
+    window: int = DISPATCH_WINDOW,
+) -> list[Outbound]:
+    """The messages of the episode that committed `history[start:]` (the execution's history
+    before it is `history[:start]`): its own messages except work items, then the work items
+    the window releases after it that it had not released before."""
+    out = [o for o in derive_outbound(instance_id, execution_id, started, history[start:], now)
+           if o.message.event.event_type is not EventType.TaskScheduled]
+    scheduled: list[HistoryEvent] = []
+    answered = first = before = 0
+    finished = False
+    for i, ev in enumerate(history):
+        if i == start:
+            before, first = len(scheduled), min(len(scheduled), answered + window)
+        if ev.event_type is EventType.TaskScheduled:
+            scheduled.append(ev)
+        elif ev.event_type in _ACTIVITY_ANSWERS:
+            answered += 1
+        elif ev.event_type is EventType.ExecutionCompleted:
+            finished = True
+    if start >= len(history):
+        before, first = len(scheduled), min(len(scheduled), answered + window)
+    last = min(len(scheduled), answered + window)
+    if finished:
+        # A finished execution sends what its last episode scheduled, as without a window,
+        # but none of the earlier work items still held back: no one awaits them any more.
+        first = max(first, before)
+    for ev in scheduled[first:last]:
         msg = _message_for(instance_id, execution_id, started, ev, now)
         if msg is not None:
             out.append(msg)
@@ -99,12 +153,19 @@ def episode_containing(
 ) -> list[HistoryEvent] | None:
     """The events of the committed episodes that consumed any of `message_ids`, in order
     (None: none did). Redelivered messages may come from several episodes, when a host died
-    with more than one episode's messages not yet deleted.
+    with more than one episode's messages not yet deleted."""
+    spans = episode_spans(history, message_ids)
+    return [e for start, end in spans for e in history[start:end]] or None
+
+
+def episode_spans(history: Sequence[HistoryEvent], message_ids: set[str]) -> list[tuple[int, int]]:
+    """The [start, end) index ranges of the committed episodes that consumed any of
+    `message_ids`, in order.
 
     Inbound events carry their message id; an episode that ended in continue-as-new records
     the ids it consumed in the new execution's first OrchestratorStarted `data`.
     """
-    found: list[HistoryEvent] = []
+    found: list[tuple[int, int]] = []
     start, taken = 0, False
     for i, ev in enumerate(history):
         if ev.event_type is EventType.OrchestratorStarted:
@@ -115,9 +176,9 @@ def episode_containing(
                 EventType.OrchestratorCompleted
             ):
                 end += 1
-            found.extend(history[start : end + 1])
+            found.append((start, min(end + 1, len(history))))
             taken = True
-    return found or None
+    return found
 
 
 def _consumed_ids(ev: HistoryEvent) -> set[str]:
@@ -125,6 +186,8 @@ def _consumed_ids(ev: HistoryEvent) -> set[str]:
         return set()
     return set(ev.data.split(","))
 
+
+_ACTIVITY_ANSWERS = frozenset({EventType.TaskCompleted, EventType.TaskFailed})
 
 _COMPLETIONS = frozenset(
     {

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from durable.core.messages import TaskMessage
 from durable.errors import HistoryConflictError
+from durable.runtime import stats
 from durable.runtime.clock import Clock
 from durable.runtime.faults import crash_point
 from durable.runtime.instance_rows import InstanceRows
@@ -79,6 +80,7 @@ class EpisodePipeline:
                 except HistoryConflictError:
                     self._cache.drop(instance_id)
                     attempt += 1
+                    stats.count(stats.CONFLICTS)
                     log.info("ETag conflict on '%s'; reloading (attempt %d)", instance_id, attempt)
                     await asyncio.sleep(min(0.02 * 2**attempt, 2.0) * random.uniform(0.5, 1.5))
                 except BaseException:
@@ -89,12 +91,16 @@ class EpisodePipeline:
         self, instance_id: str, messages: list[TaskMessage], optimistic: bool
     ) -> Awaitable[None] | None:
         kind = self._kind_of(instance_id)
+        stats.count(stats.EPISODES)
         loaded = self._cached(instance_id)
-        if loaded is None and optimistic and kind.assumes_new(messages):
+        if loaded is not None:
+            stats.count(stats.SESSION_HITS)
+        elif optimistic and kind.assumes_new(messages):
             # A start is almost always of a new instance: assume there is no history. The
             # commit then creates the sentinel, which fails if history exists after all, and
             # the retry loads it. One read saved per new instance.
             loaded = Loaded([], None, summarize([]), verified=False)
+            stats.count(stats.ASSUMED_NEW)
         if loaded is None:
             loaded = await self._load(instance_id)
         plan = await self._plan(kind, instance_id, loaded, messages)
@@ -106,7 +112,7 @@ class EpisodePipeline:
         if plan.duplicates:
             await self._recover(kind, instance_id, loaded, plan.duplicates)
         if plan.defer:
-            await self._sender.defer(plan.defer)
+            await self._sender.defer(plan.defer, plan.defer_delay)
         if plan.runs:
             decision = await kind.decide(instance_id, loaded, plan, self._clock.now())
             return await self._commit(instance_id, loaded, decision)
@@ -125,6 +131,7 @@ class EpisodePipeline:
         return Loaded(live.history, live.etag, live.summary, live, verified=False)
 
     async def _load(self, instance_id: str) -> Loaded:
+        stats.count(stats.HISTORY_LOADS)
         got = await self._hub.history.load_history(instance_id)
         return Loaded(list(got.events), got.etag, summarize(got.events))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from durable.core.history import EventType
 from durable.core.messages import TaskMessage
@@ -47,6 +48,8 @@ class Plan:
     apply: list[TaskMessage] = field(default_factory=list)
     start: TaskMessage | None = None
     defer: list[TaskMessage] = field(default_factory=list)
+    # How long deferred messages stay hidden (None: the sender's default).
+    defer_delay: timedelta | None = None
     duplicates: list[TaskMessage] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
     needs_row: bool = False

@@ -54,7 +54,12 @@ class Sender:
             sends.append(local.schedule(mine))
         await asyncio.gather(*sends)
 
-    async def defer(self, messages: Sequence[TaskMessage]) -> None:
-        """Re-send with a delay (same ids) messages that arrived before their instance started."""
-        log.info("Deferring %d message(s) until their instance starts", len(messages))
-        await self._hub.queues.send_many(OutboundMessage(m, DEFER_DELAY) for m in messages)
+    async def defer(
+        self, messages: Sequence[TaskMessage], delay: timedelta | None = None
+    ) -> None:
+        """Re-send hidden for `delay` (default DEFER_DELAY; same ids) messages this episode
+        does not apply yet: they arrived before their instance started, or the version gate
+        left them for another host."""
+        log.info("Deferring %d message(s)", len(messages))
+        wait = delay or DEFER_DELAY
+        await self._hub.queues.send_many(OutboundMessage(m, wait) for m in messages)

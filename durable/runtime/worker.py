@@ -20,6 +20,7 @@ from durable.runtime.clock import Clock
 from durable.runtime.coalesce import EpisodeCoalescer
 from durable.runtime.entities import EntityKind
 from durable.runtime.faults import crash_point
+from durable.runtime.http_activity import HttpActivity
 from durable.runtime.instance_rows import InstanceRows
 from durable.runtime.local import LocalDelivery
 from durable.runtime.orchestrations import OrchestrationKind
@@ -27,6 +28,7 @@ from durable.runtime.pipeline import EpisodePipeline
 from durable.runtime.sender import Sender
 from durable.runtime.sessions import SessionCache
 from durable.runtime.verification import sampler
+from durable.runtime.version_gate import VersionGate
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 
@@ -61,14 +63,19 @@ class DurableWorker:
         )
         self.sender = Sender(hub, time, settings.max_chain_delay)
         rows = InstanceRows(hub.instances)
-        orchestrations = OrchestrationKind(functions, check=sampler(
-            settings.verify_live_sessions, settings.verify_live_sessions_sample_rate
-        ))
+        orchestrations = OrchestrationKind(
+            functions,
+            check=sampler(settings.verify_live_sessions, settings.verify_live_sessions_sample_rate),
+            window=settings.max_queued_activities_per_orchestration,
+            http_poll_interval=settings.http_default_async_request_sleep,
+            gate=VersionGate.from_settings(settings),
+        )
         entities = EntityKind(
             functions,
             max_operations=settings.max_entity_operation_batch_size,
             rollback=settings.rollback_entity_operations_on_exceptions,
             reorder_window=settings.entity_message_reorder_window,
+            default_version=settings.default_version,
         )
         # One pipeline per kind of instance, each with its host.json concurrency limit.
         self.episodes = EpisodePipeline(
@@ -82,6 +89,8 @@ class DurableWorker:
         self._coalescer = EpisodeCoalescer(self._run_episode)
         self._registry = functions
         self._activity_limit = asyncio.Semaphore(settings.max_concurrent_activity_functions)
+        # Sends the requests of call_http (BuiltIn::HttpActivity work items).
+        self.http = HttpActivity()
         self.sender.local = LocalDelivery(
             hub,
             functions,
@@ -90,6 +99,7 @@ class DurableWorker:
             settings.work_item_visibility,
             self._coalescer.submit,
             settings.max_concurrent_activity_functions,
+            http=self.http,
         )
         # How many times a timer message was re-sent because it was not due yet.
         self.timer_hops = 0
@@ -120,7 +130,7 @@ class DurableWorker:
         if await self._requeued(body, message, dequeue_count):
             return
         async with self._activity_limit:
-            done = await run_activity(self._registry, message, self.clock)
+            done = await run_activity(self._registry, message, self.clock, self.http)
         crash_point("in_activity")
         await self.hub.queues.send(done)
 

@@ -257,9 +257,11 @@ class InstanceStore:
         top: int = 100,
         continuation_token: str | None = None,
         include_input: bool = True,
+        version: str | None = None,
         name_prefix: str | None = None,
     ) -> tuple[list[InstanceRecord], str | None]:
         """One page of rows matching every given filter, and the token of the next page.
+        `version` keeps the rows whose Version column is exactly that text.
 
         A page may hold fewer than `top` rows (even none) while a token remains: the table
         service stops at partition-range and time limits. Loop until the token is None.
@@ -269,6 +271,9 @@ class InstanceStore:
         query_filter, params = _filter(
             created_from, created_to, statuses, instance_id_prefix, exclude_entities
         )
+        if version:
+            query_filter = " and ".join(c for c in (query_filter, "Version eq @version") if c)
+            params["version"] = version
         query_filter, params = _with_name_prefix(query_filter, params, name_prefix)
         select = None if include_input else _columns_without_input()
         if query_filter:
@@ -284,7 +289,6 @@ class InstanceStore:
             break
         records = [await self._record(e) for e in entities]
         return records, encode_token(getattr(pages, "continuation_token", None))
-
 
     @storage_call
     async def count_by_status(self) -> dict[str, int]:

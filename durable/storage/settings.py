@@ -19,6 +19,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from durable.core.versioning import VersionFailureStrategy, VersionMatchStrategy
+from durable.errors import SettingsError
 from durable.storage.names import sanitize_hub_name, validate_hub_name
 from durable.storage.partitions import MAX_PARTITIONS, MIN_PARTITIONS
 
@@ -100,6 +102,18 @@ class TaskHubSettings:
     # while developing (see runtime/verification.py); a share of them when sampled.
     verify_live_sessions: LiveSessionCheck = field(default_factory=_default_live_check)
     verify_live_sessions_sample_rate: float = 0.1
+    # Activities of one orchestration queued and unanswered at most; the rest of a larger
+    # fan-out is sent as answers come in (host.json `maxQueuedActivitiesPerOrchestration`,
+    # ours: Durable Functions queues them all; see runtime/outbox.py).
+    max_queued_activities_per_orchestration: int = 1000
+    # call_http: how long to wait before polling a 202 without Retry-After (host.json
+    # httpSettings.defaultAsyncRequestSleepTimeMilliseconds, Durable Functions' 30 s).
+    http_default_async_request_sleep: timedelta = timedelta(milliseconds=30000)
+    # Orchestration versioning (see core/versioning.py): the version new orchestrations get
+    # when none is given, which is also this host's version for the match strategy.
+    default_version: str | None = None
+    version_match_strategy: VersionMatchStrategy = VersionMatchStrategy.CURRENT_OR_OLDER
+    version_failure_strategy: VersionFailureStrategy = VersionFailureStrategy.REJECT
 
     def __post_init__(self) -> None:
         validate_hub_name(self.hub_name)
@@ -121,7 +135,8 @@ class TaskHubSettings:
                 f"{self.verify_live_sessions_sample_rate}"
             )
         for name in ("max_concurrent_activity_functions", "max_concurrent_orchestrator_functions",
-                     "max_concurrent_entity_functions", "max_entity_operation_batch_size"):
+                     "max_concurrent_entity_functions", "max_entity_operation_batch_size",
+                     "max_queued_activities_per_orchestration"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 
@@ -177,6 +192,16 @@ class TaskHubSettings:
             minutes = _int(window, f"{_KEY}.entityMessageReorderWindowInMinutes")
             kwargs["entity_message_reorder_window"] = timedelta(minutes=minutes)
         kwargs.update(_live_session_check(dt, env))
+        queued = _get(dt, "maxQueuedActivitiesPerOrchestration")
+        if queued is not None:
+            kwargs["max_queued_activities_per_orchestration"] = _int(
+                queued, f"{_KEY}.maxQueuedActivitiesPerOrchestration")
+        http = _section(dt, "httpSettings", f"{_KEY}.httpSettings")
+        sleep = _get(http, "defaultAsyncRequestSleepTimeMilliseconds")
+        if sleep is not None:
+            ms = _int(sleep, f"{_KEY}.httpSettings.defaultAsyncRequestSleepTimeMilliseconds")
+            kwargs["http_default_async_request_sleep"] = timedelta(milliseconds=ms)
+        kwargs.update(_versioning(dt))
         kwargs["max_dequeue_count"] = _max_dequeue_count(host_json)
         try:
             return TaskHubSettings(**kwargs)
@@ -210,6 +235,33 @@ def _live_session_check(dt: Mapping[str, Any], env: Mapping[str, str]) -> dict[s
                 f"host.json {_KEY}.verifyLiveSessionsSampleRate must be a number between 0 "
                 f"and 1, got {rate!r}"
             ) from None
+    return out
+
+
+def _versioning(dt: Mapping[str, Any]) -> dict[str, Any]:
+    """`defaultVersion` (null or "" is the same as leaving it out, as in Durable Functions),
+    `versionMatchStrategy` and `versionFailureStrategy` (names match case-insensitively)."""
+    out: dict[str, Any] = {}
+    version = _get(dt, "defaultVersion")
+    if version is not None:
+        if not isinstance(version, str):
+            raise SettingsError(
+                f"host.json {_KEY}.defaultVersion must be a string such as \"1.0\", got "
+                f"{version!r}"
+            )
+        out["default_version"] = version or None
+    for attr, key, enum in (
+        ("version_match_strategy", "versionMatchStrategy", VersionMatchStrategy),
+        ("version_failure_strategy", "versionFailureStrategy", VersionFailureStrategy),
+    ):
+        raw = _get(dt, key)
+        if raw is None:
+            continue
+        choices = {m.value.lower(): m for m in enum}
+        if not isinstance(raw, str) or raw.lower() not in choices:
+            names = ", ".join(m.value for m in enum)
+            raise SettingsError(f"host.json {_KEY}.{key} must be one of {names}, got {raw!r}")
+        out[attr] = choices[raw.lower()]
     return out
 
 

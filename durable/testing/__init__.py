@@ -1,7 +1,8 @@
 """In-memory runners for users' unit tests of orchestrators and entities.
 
 `run_orchestrator` and `run_entity` use the real replay engine and entity decider, with no
-storage and no waiting; `replay` checks a recorded history against the code.
+storage and no waiting; `replay` checks a recorded history (events, or a JSON file that
+`history_to_json` or `durable get-history --json` wrote) against the code.
 
 See `durable.testing.orchestrations` and `durable.testing.entities` for the details.
 """
@@ -15,7 +16,7 @@ from durable.testing.orchestrations import (
     Terminate,
     run_orchestrator,
 )
-from durable.testing.replay import ReplayOutcome, replay
+from durable.testing.replay import ReplayOutcome, history_to_json, load_history, replay
 
 __all__ = [
     "DEFAULT_START",
@@ -25,6 +26,8 @@ __all__ = [
     "OrchestrationRun",
     "ReplayOutcome",
     "Terminate",
+    "history_to_json",
+    "load_history",
     "run_entity",
     "replay",
     "run_orchestrator",

@@ -51,6 +51,8 @@ With `entities={name: function}` the orchestration's `call_entity`, `signal_enti
 `lock` are answered by those entity functions, run in memory with the real entity decider
 (`run.entity_state(entity_id)` reads their state afterwards); without it, entity requests
 are only recorded in `sent_events`.
+`call_http` requests are answered by `activities={"BuiltIn::HttpActivity": handler}`, a
+function that takes the `DurableHttpRequest` and returns a `DurableHttpResponse`.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ from typing import Any
 from durable.core import events as ev
 from durable.core.actions import (
     ACTION_KINDS,
+    HTTP_ACTIVITY_NAME,
+    CallHttp,
     CreateSubOrchestration,
     CreateTimer,
     ScheduleTask,
@@ -80,6 +84,7 @@ from durable.core.history import (
     OrchestrationRuntimeStatus,
     ParentInstance,
 )
+from durable.core.http import DurableHttpRequest
 from durable.core.registry import INPUT_TYPE_ATTRIBUTE, function_name
 from durable.core.replay import EpisodeResult, OrchestrationExecutor, OrchestrationSession
 from durable.core.serialization import dumps, loads
@@ -170,18 +175,31 @@ def run_orchestrator(
     max_episodes: int = 1000,
     replay: bool = True,
     entities: Mapping[str, Callable[..., Any]] | Iterable[Callable[..., Any]] | None = None,
+    version: str | None = None,
+    default_version: str | None = None,
 ) -> OrchestrationRun:
-    """Run `orchestrator` with `input` to completion (or until it can make no progress)."""
+    """Run `orchestrator` with `input` to completion (or until it can make no progress).
+
+    `version` is the orchestration version (`context.version`), as `start_new(version=)`
+    gives it; `default_version` plays host.json `defaultVersion`: the version when
+    `version` is None, and that of sub-orchestrations started without one.
+    """
+    if version is not None and not isinstance(version, str):
+        raise ValueError(f"version must be a string or None, got {version!r}")
+    if default_version is not None and not isinstance(default_version, str):
+        raise ValueError(f"default_version must be a string or None, got {default_version!r}")
     settings = _Settings(
         _by_name(activities, "activities"),
         _by_name(sub_orchestrators, "sub_orchestrators"),
         max_episodes,
         replay,
         _by_name(entities, "entities") if entities is not None else None,
+        default_version or None,
     )
     start = start_time if start_time.tzinfo else start_time.replace(tzinfo=UTC)
     name = name or function_name(orchestrator, "orchestrator")
-    run = _Run(settings, _user_function(orchestrator), name, instance_id, start)
+    run = _Run(settings, _user_function(orchestrator), name, instance_id, start,
+               version or settings.default_version)
     for item in events:
         run.schedule_user_event(_user_event(item))
     return run.execute(input, parent=None)
@@ -194,6 +212,7 @@ class _Settings:
     max_episodes: int
     replay: bool
     entities: dict[str, Callable[..., Any]] | None = None
+    default_version: str | None = None
 
 
 @dataclass(order=True)
@@ -214,8 +233,10 @@ class _Run:
         name: str,
         instance_id: str,
         start: datetime,
+        version: str | None = None,
     ) -> None:
         self.settings, self.orchestrator, self.name = settings, orchestrator, name
+        self.version = version
         self.instance_id, self.start, self.clock = instance_id, start, start
         self.queue: list[_Delivery] = []
         self.idle_events: list[HistoryEvent] = []
@@ -250,6 +271,7 @@ class _Run:
                 input=input_json,
                 execution_id=self.execution_id,
                 parent=parent,
+                version=self.version,
             )
             result, episodes = self._run_execution(started, custom_status, episodes)
             if (
@@ -268,16 +290,17 @@ class _Run:
     ) -> tuple[EpisodeResult, int]:
         history: list[HistoryEvent] = []
         input_type = getattr(self.orchestrator, INPUT_TYPE_ATTRIBUTE, None)
+        default_version = self.settings.default_version
         session = OrchestrationSession(
             self.orchestrator, self.instance_id, custom_status=custom_status,
-            input_type=input_type,
+            input_type=input_type, default_version=default_version,
         )
         inbox = [started]
         while True:
             if self.settings.replay:
                 executor = OrchestrationExecutor(
                     self.orchestrator, self.instance_id, custom_status=custom_status,
-                    input_type=input_type,
+                    input_type=input_type, default_version=default_version,
                 )
                 result = executor.execute(history, inbox, self.clock)
             else:
@@ -313,6 +336,7 @@ class _Run:
         """Carry out an action in memory: one handler per kind of action."""
         performers: dict[str, Callable[[Any], None]] = {
             "call_activity": lambda a: self._deliver_at(self.clock, self._call_activity(a)),
+            "call_http": lambda a: self._deliver_at(self.clock, self._call_activity(a)),
             "create_timer": self._fire_timer,
             "call_sub_orchestrator": self._run_child,
             "send_event": self.sent.append,
@@ -343,8 +367,13 @@ class _Run:
         if fn is None:
             raise ValueError(
                 _missing("activity", action.name, self.settings.activities, "activities")
+                + (_HTTP_HINT if isinstance(action, CallHttp) else "")
             )
-        call = ActivityCall(action.name, loads(action.input), self.clock, self.instance_id)
+        # A call_http request is answered by the function named BuiltIn::HttpActivity,
+        # which gets the DurableHttpRequest and returns a DurableHttpResponse (or its dict).
+        given = (DurableHttpRequest.from_activity_input(action.input)
+                 if isinstance(action, CallHttp) else loads(action.input))
+        call = ActivityCall(action.name, given, self.clock, self.instance_id)
         self.calls.append(call)
         try:
             value = fn(call.input)
@@ -371,7 +400,8 @@ class _Run:
                     "sub_orchestrators",
                 )
             )
-        child = _Run(self.settings, fn, action.name, action.instance_id, self.clock)
+        child = _Run(self.settings, fn, action.name, action.instance_id, self.clock,
+                     action.version)
         parent = ParentInstance(self.name, self.instance_id, "", action.task_id)
         outcome = child.execute(loads(action.input), parent)
         self.children[action.instance_id] = outcome
@@ -451,6 +481,12 @@ def _by_name(
             raise ValueError(f"{argument} must map names to functions, got {fn!r}")
         named[function_name(fn, argument)] = _user_function(fn)
     return named
+
+
+_HTTP_HINT = (
+    f" call_http requests go to activities={{'{HTTP_ACTIVITY_NAME}': handler}}, a function "
+    "that takes the DurableHttpRequest and returns a DurableHttpResponse."
+)
 
 
 def _missing(kind: str, name: str, known: Mapping[str, Any], argument: str) -> str:

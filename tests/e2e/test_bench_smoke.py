@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = {
     "floor", "hello3", "throughput", "fanout", "sequence", "calls", "entities", "livecheck",
-    "cloud", "idle", "memory",
+    "cloud", "hosts", "idle", "memory",
 }
 
 pytestmark = pytest.mark.slow

@@ -1,11 +1,12 @@
 """The README's walkthrough, run as written against the sample app.
 
-The shell blocks of the README's "Walkthrough" and "Look inside the task hub" sections are
-run in order, in one bash session, against a host serving a copy of the sample (its own task
-hub and Bookings table) with `BASE` pointing at it. After every block that the README follows
-with a `text` block (what it prints), each line of that text must appear in the block's real
-output, in order, except lines with `...` (shortened) and lines with a timestamp. The Python
-example of "Testing your orchestrators" is run with pytest.
+The shell blocks of the README's "Walkthrough", "Look inside the task hub" and "Determinism"
+sections are run in order, in one bash session, against a host serving a copy of the sample
+(its own task hub and Bookings table) with `BASE` pointing at it. After every block that the
+README follows with a `text` block (what it prints), each line of that text must appear in the
+block's real output, in order, except lines with `...` (shortened) and lines with a
+timestamp. The Python examples of "Testing your orchestrators" and "Determinism" are run with
+pytest, as one file.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from tests.e2e.test_sample import copy_sample_app, unique_names
 pytestmark = pytest.mark.azurite
 
 README = ROOT / "README.md"
-SHELL_SECTIONS = ("Walkthrough", "Look inside the task hub")
-PYTHON_SECTION = "Testing your orchestrators"
+SHELL_SECTIONS = ("Walkthrough", "Look inside the task hub", "Determinism")
+PYTHON_SECTIONS = ("Testing your orchestrators", "Determinism")
 README_BASE = "http://localhost:7071"
 README_HUB = "ConferenceBooking"
 MARKER = "=====README-BLOCK-{}====="
@@ -167,8 +168,9 @@ def test_the_walkthrough_runs_and_prints_what_the_readme_says(
 
 
 def test_the_testing_example_passes(tmp_path: Path) -> None:
-    examples = blocks(section(README.read_text(), PYTHON_SECTION), "python")
-    assert examples, "no python example in 'Testing your orchestrators'"
+    text = README.read_text()
+    examples = [b for title in PYTHON_SECTIONS for b in blocks(section(text, title), "python")]
+    assert examples, f"no python example in {PYTHON_SECTIONS}"
     test_file = tmp_path / "test_readme_example.py"
     test_file.write_text("\n\n".join(b.code for b in examples))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -12,7 +12,7 @@ from durable.core.history import (
     OrchestrationStatus,
     ParentInstance,
 )
-from durable.runtime.outbox import derive_outbound, episode_containing
+from durable.runtime.outbox import derive_outbound, episode_containing, episode_outbound
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STARTED = HistoryEvent(
@@ -112,3 +112,74 @@ def test_re_sends_leave_out_what_history_already_answered() -> None:
     assert [o.message.event.event_type for o in still_awaited(left, [done])] == [
         EventType.EventRaised
     ]
+
+
+def _fan_out(n: int) -> list[HistoryEvent]:
+    return [
+        STARTED,
+        HistoryEvent(EventType.OrchestratorStarted, T0),
+        *(HistoryEvent(EventType.TaskScheduled, T0, event_id=i, name="act", input=str(i))
+          for i in range(n)),
+        HistoryEvent(EventType.OrchestratorCompleted, T0),
+    ]
+
+
+def _answers(*ids: int) -> list[HistoryEvent]:
+    return [
+        HistoryEvent(EventType.OrchestratorStarted, T0),
+        *(HistoryEvent(EventType.TaskCompleted, T0, task_scheduled_id=i, message_id=f"d-{i}")
+          for i in ids),
+        HistoryEvent(EventType.OrchestratorCompleted, T0),
+    ]
+
+
+def _sent(history: list[HistoryEvent], start: int) -> list[int]:
+    out = episode_outbound("p", "e1", STARTED, history, start, T0, window=2)
+    return [o.message.event.event_id for o in out if o.to_work_items]
+
+
+def test_a_fan_out_sends_work_items_through_the_window() -> None:
+    history = _fan_out(5)
+    assert _sent(history, 0) == [0, 1]
+    mark = len(history)
+    history += _answers(1)
+    assert _sent(history, mark) == [2]  # one answered, one more released
+    mark = len(history)
+    history += _answers(0, 2)
+    assert _sent(history, mark) == [3, 4]
+    mark = len(history)
+    history += _answers(3, 4)
+    assert _sent(history, mark) == []  # nothing left to release
+
+
+def test_re_deriving_an_episode_sends_the_same_work_items() -> None:
+    history = _fan_out(5) + _answers(0)
+    first = episode_outbound("p", "e1", STARTED, history, len(_fan_out(5)), T0, window=2)
+    again = episode_outbound("p", "e1", STARTED, history, len(_fan_out(5)), T0, window=2)
+    assert [o.message.message_id for o in first] == [o.message.message_id for o in again]
+    assert [o.message.event.event_id for o in first] == [2]
+
+
+def test_a_finished_execution_releases_nothing_held_back() -> None:
+    history = _fan_out(5)
+    mark = len(history)
+    history += [
+        HistoryEvent(EventType.OrchestratorStarted, T0),
+        HistoryEvent(EventType.TaskCompleted, T0, task_scheduled_id=0, message_id="d-0"),
+        HistoryEvent(EventType.ExecutionCompleted, T0, event_id=9,
+                     orchestration_status=OrchestrationStatus.Completed, result="1"),
+        HistoryEvent(EventType.OrchestratorCompleted, T0),
+    ]
+    assert _sent(history, mark) == []
+
+
+def test_other_messages_of_an_episode_are_not_held_back() -> None:
+    history = _fan_out(3)
+    mark = len(history)
+    history += episode()
+    out = episode_outbound("p", "e1", STARTED, history, mark, T0, window=2)
+    kinds = [o.message.event.event_type for o in out]
+    # The timer, the sub-orchestration and the event go out at once; the episode's own
+    # activity waits behind the three earlier ones (one answered: one more released).
+    assert kinds[:3] == [EventType.TimerFired, EventType.ExecutionStarted, EventType.EventRaised]
+    assert [o.message.event.event_id for o in out if o.to_work_items] == [2]

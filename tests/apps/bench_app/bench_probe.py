@@ -12,7 +12,8 @@
   `AzureWebJobsStorage` connection string.
 - it registers `GET /api/_bench/requests`, which answers with those counts, the durable
   worker's own `hub.request_counts` (what the durable library sent, a subset), the process
-  id and its resident memory.
+  id, its resident memory and the runtime's counters (`durable.runtime.stats`: episodes,
+  live-session hits, history loads, ETag conflicts, activity executions).
 - it watches the same requests for writes of an `...Instances` table row whose
   `RuntimeStatus` is terminal (Completed, Failed, Terminated, Canceled) and notes when the
   write returned: the moment any client could first read the instance as finished. The
@@ -37,6 +38,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import azure.functions as func
+
+from durable.runtime import stats as runtime_stats
 
 _lock = threading.Lock()
 _wire: Counter[str] = Counter()
@@ -208,6 +211,7 @@ def install(app: Any) -> None:
             "wire": wire_counts(),
             "durable": durable_counts(),
             "memory_kb": memory_kb(),
+            "runtime": runtime_stats.snapshot(),
         }
         return func.HttpResponse(json.dumps(body), mimetype="application/json")
 
