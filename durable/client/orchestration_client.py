@@ -30,6 +30,7 @@ from durable.client.arguments import (
 )
 from durable.client.entity_operations import EntityOperations
 from durable.client.history_view import history_for_status
+from durable.client.hub_view import TaskHubViews
 from durable.client.instances import claim_instance, query_page
 from durable.client.status import (
     DurableOrchestrationStatus,
@@ -59,7 +60,7 @@ HubSource = Callable[[], Awaitable[TaskHub]]
 ClientSource = Callable[[str | None, str | None], "DurableOrchestrationClient"]
 
 
-class DurableOrchestrationClient(EntityOperations):
+class DurableOrchestrationClient(EntityOperations, TaskHubViews):
     """Starts, queries and manages the instances of a task hub (the SDK's client)."""
 
     def __init__(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from durable.client import hub_view, links
+from durable.client import links
 from durable.errors import ManagementApiError
 from durable.http.calls import Call
 from durable.http.dashboard.pages import SETTINGS_PATH, DashboardSettings
@@ -19,18 +19,18 @@ from durable.http.request import bad_request
 
 async def describe(call: Call) -> func.HttpResponse:
     """Queue depths of the hub (control, work items, poison)."""
-    return links.json_response(await hub_view.queue_depths(call.client), 200)
+    return links.json_response(await call.client.get_queue_depths(), 200)
 
 
 async def counts(call: Call) -> func.HttpResponse:
     """Orchestration instances per runtime status (one scan of the Instances table)."""
-    return links.json_response(await hub_view.instance_counts(call.client), 200)
+    return links.json_response(await call.client.get_instance_counts(), 200)
 
 
 async def poison_messages(call: Call, queue_name: str) -> func.HttpResponse:
     """The first messages of a poison queue (at most 32), not hidden by looking."""
     try:
-        found = await hub_view.poison_messages(call.client, queue_name)
+        found = await call.client.get_poison_messages(queue_name)
     except ValueError as exc:
         raise ManagementApiError(404, str(exc)) from None
     return links.json_response(found, 200)
@@ -45,7 +45,7 @@ async def delete_poison(call: Call, queue_name: str, message_id: str) -> func.Ht
     if not message_id.strip():
         raise bad_request("The message id must not be empty.")
     try:
-        deleted = await hub_view.delete_poison_message(call.client, queue_name, message_id)
+        deleted = await call.client.delete_poison_message(queue_name, message_id)
     except ValueError as exc:
         raise ManagementApiError(404, str(exc)) from None
     if not deleted:
@@ -57,4 +57,4 @@ async def delete_poison(call: Call, queue_name: str, message_id: str) -> func.Ht
 
 async def list_orchestrators(call: Call) -> func.HttpResponse:
     """The orchestrators this app registers, to start one from the dashboard."""
-    return links.json_response({"orchestrators": hub_view.orchestrator_names(call.client)}, 200)
+    return links.json_response({"orchestrators": call.client.get_orchestrator_names()}, 200)
