@@ -14,6 +14,19 @@ from emulator.logs import host_logger
 from emulator.plan import HostPlan
 
 _log = host_logger()
+# Durable Functions' management API route under a local host. An app that serves it (as
+# durable's DFApp does) has its dashboard below it; the listing links to it, after the
+# functions, as the one URL to open in a browser.
+DURABLE_WEBHOOK_ROUTE = "runtime/webhooks/durabletask/{*path}"
+DASHBOARD_PATH = "runtime/webhooks/durabletask/dashboard/"
+
+
+def dashboard_url(plan: HostPlan, port: int) -> str | None:
+    """The dashboard's local URL when the app serves the management API, else None."""
+    for route in plan.routes:
+        if route.template.text.lower() == DURABLE_WEBHOOK_ROUTE:
+            return f"http://localhost:{port}/{DASHBOARD_PATH}"
+    return None
 
 
 def function_lines(indexed: IndexedApp, plan: HostPlan, port: int) -> list[str]:
@@ -42,6 +55,9 @@ def print_functions(indexed: IndexedApp, plan: HostPlan, port: int) -> None:
     text = "\nFunctions:\n\n" + "".join(f"\t{line}\n\n" for line in lines) if lines else (
         "\nNo functions found.\n"
     )
+    dashboard = dashboard_url(plan, port)
+    if dashboard:
+        text += f"Dashboard: {dashboard}\n\n"
     print(text, end="", flush=True)
     for line in warnings(indexed, plan):
         _log.warning(line)

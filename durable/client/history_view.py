@@ -125,6 +125,8 @@ def _entry(event: HistoryEvent, show_output: bool, show_input: bool) -> dict[str
         entry["FunctionName"] = entry.pop("Name", None)
         entry.pop("ExecutionId", None)
         entry.pop("InstanceId", None)
+        if event.parent is not None:  # Durable Task's ParentInstance, for links to it
+            entry["ParentInstance"] = event.parent.to_dict()
     if kind in _COMPLETIONS:
         entry.pop("TaskScheduledId", None)
     if kind is EventType.TimerFired:

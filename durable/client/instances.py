@@ -44,6 +44,7 @@ async def query_page(
     continuation_token: str | None,
     show_input: bool,
     version: str | None = None,
+    name_prefix: str | None = None,
 ) -> tuple[list[InstanceRecord], str | None]:
     """Up to `size` rows and the next token. The table service may return short (even empty)
     pages while more remain, so this asks again until the page is full or the end."""
@@ -60,6 +61,7 @@ async def query_page(
             continuation_token=token,
             include_input=show_input,
             version=version,
+            name_prefix=name_prefix,
         )
         records.extend(got)
         if token is None:

@@ -31,6 +31,7 @@ from durable.client.arguments import (
 from durable.client.bindings import parse_binding
 from durable.client.entity_operations import EntityOperations
 from durable.client.history_view import history_for_status
+from durable.client.hub_view import TaskHubViews
 from durable.client.instances import claim_instance, query_page
 from durable.client.status import (
     DurableOrchestrationStatus,
@@ -61,7 +62,7 @@ HubSource = Callable[[], Awaitable[TaskHub]]
 ClientSource = Callable[[str | None, str | None], "DurableOrchestrationClient"]
 
 
-class DurableOrchestrationClient(EntityOperations):
+class DurableOrchestrationClient(EntityOperations, TaskHubViews):
     """Starts, queries and manages the instances of a task hub (the SDK's client)."""
 
     def __init__(
@@ -285,10 +286,13 @@ class DurableOrchestrationClient(EntityOperations):
         continuation_token: str | None = None,
         show_input: bool = True,
         version: str | None = None,
+        name_prefix: str | None = None,
     ) -> tuple[list[DurableOrchestrationStatus], str | None]:
         """One page of at most `page_size` statuses, and the token of the next (None: end).
 
-        It is the paging of the HTTP API's `GET instances` and of `durable get-instances`.
+        It is the paging of the HTTP API's `GET instances` and of `durable get-instances`;
+        `name_prefix` keeps the orchestrators whose name starts with it (the dashboard's
+        name filter).
         """
         time_arg(created_time_from, "created_time_from")
         time_arg(created_time_to, "created_time_to")
@@ -298,6 +302,7 @@ class DurableOrchestrationClient(EntityOperations):
         text_arg(continuation_token, "continuation_token")
         flag_arg(show_input, "show_input")
         text_arg(version, "version")
+        text_arg(name_prefix, "name_prefix")
         hub = await self._taskhub()
         records, token = await query_page(
             hub,
@@ -309,6 +314,7 @@ class DurableOrchestrationClient(EntityOperations):
             continuation_token=continuation_token,
             show_input=show_input,
             version=version,
+            name_prefix=name_prefix,
         )
         return [status_from_record(r, show_input) for r in records], token
 

@@ -57,15 +57,19 @@ async def list_instances(call: Call) -> func.HttpResponse:
     top = q.number("top")
     if top is not None and (top < 1 or top != int(top)):
         raise bad_request(f"Query parameter 'top' must be a positive whole number, got {top:g}.")
+    created_from, created_to = q.time("createdTimeFrom"), q.time("createdTimeTo")
+    if created_from is not None and created_to is not None and created_from > created_to:
+        raise bad_request("'createdTimeFrom' is later than 'createdTimeTo'.")
     page, token = await call.client.get_status_page(
-        created_time_from=q.time("createdTimeFrom"),
-        created_time_to=q.time("createdTimeTo"),
+        created_time_from=created_from,
+        created_time_to=created_to,
         runtime_status=q.statuses("runtimeStatus"),
         instance_id_prefix=q.text("instanceIdPrefix"),
         page_size=int(top) if top is not None else DEFAULT_TOP,
         continuation_token=q.headers.get(CONTINUATION_HEADER) or None,
         show_input=q.flag("showInput", True),
         version=q.text("version"),
+        name_prefix=q.text("namePrefix"),
     )
     headers = {CONTINUATION_HEADER: token} if token else {}
     return links.json_response([s.to_status_body() for s in page], 200, headers)

@@ -18,8 +18,9 @@ from durable.errors import (
     StorageUnavailableError,
     TaskHubError,
 )
-from durable.http import entities, instances, start
+from durable.http import entities, instances, start, taskhub
 from durable.http.calls import Call
+from durable.http.dashboard import pages
 from durable.http.request import ApiRequest, bad_request
 
 log = logging.getLogger("durable.http")
@@ -44,6 +45,14 @@ ROUTES: tuple[tuple[str, tuple[str, ...], Endpoint], ...] = (
     ("GET", ("entities", "{}", "{}"), entities.get_entity),
     ("POST", ("entities", "{}", "{}"), entities.signal_entity),
     ("DELETE", ("entities", "{}", "{}"), entities.delete_entity),
+    # Beyond Durable Functions: what the dashboard needs, and the dashboard itself.
+    ("GET", ("orchestrators",), taskhub.list_orchestrators),
+    ("GET", ("taskhub",), taskhub.describe),
+    ("GET", ("taskhub", "counts"), taskhub.counts),
+    ("GET", ("taskhub", "poison", "{}"), taskhub.poison_messages),
+    ("DELETE", ("taskhub", "poison", "{}", "{}"), taskhub.delete_poison),
+    ("GET", ("dashboard",), pages.index),
+    ("GET", ("dashboard", "{}"), pages.asset),
 )
 GENERIC_500 = "Something went wrong while processing your request"
 # Seconds a caller should wait after a 503 (storage unreachable) before trying again.

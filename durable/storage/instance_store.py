@@ -258,6 +258,7 @@ class InstanceStore:
         continuation_token: str | None = None,
         include_input: bool = True,
         version: str | None = None,
+        name_prefix: str | None = None,
     ) -> tuple[list[InstanceRecord], str | None]:
         """One page of rows matching every given filter, and the token of the next page.
         `version` keeps the rows whose Version column is exactly that text.
@@ -273,6 +274,7 @@ class InstanceStore:
         if version:
             query_filter = " and ".join(c for c in (query_filter, "Version eq @version") if c)
             params["version"] = version
+        query_filter, params = _with_name_prefix(query_filter, params, name_prefix)
         select = None if include_input else _columns_without_input()
         if query_filter:
             pager = self._table.query_entities(
@@ -287,6 +289,31 @@ class InstanceStore:
             break
         records = [await self._record(e) for e in entities]
         return records, encode_token(getattr(pages, "continuation_token", None))
+
+    @storage_call
+    async def count_by_status(self) -> dict[str, int]:
+        """How many orchestration instances (entities left out) have each runtime status:
+        one scan of the table reading only the status column."""
+        counts: dict[str, int] = {}
+        query_filter = "(PartitionKey lt '@' or PartitionKey ge 'A')"
+        rows = self._table.query_entities(
+            query_filter, select=["RuntimeStatus"], results_per_page=MAX_PAGE_SIZE
+        )
+        async for row in rows:
+            status = str(row.get("RuntimeStatus") or OrchestrationRuntimeStatus.Pending.name)
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+
+def _with_name_prefix(
+    query_filter: str, params: dict[str, Any], prefix: str | None
+) -> tuple[str, dict[str, Any]]:
+    """Add "the orchestrator name starts with `prefix`" (case-sensitive, as stored)."""
+    if not prefix:
+        return query_filter, params
+    clause = "Name ge @name_low and Name lt @name_high"
+    params = {**params, "name_low": prefix, "name_high": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+    return (f"{query_filter} and {clause}" if query_filter else clause), params
 
 
 def _columns_without_input() -> list[str]:

@@ -169,6 +169,7 @@ class InstanceStorage(Protocol):
         continuation_token: str | None = None,
         include_input: bool = True,
         version: str | None = None,
+        name_prefix: str | None = None,
     ) -> tuple[list[InstanceRecord], str | None]:
         """One page of matching rows and the token of the next page."""
         ...

@@ -133,6 +133,9 @@ def test_readme_starts_with_the_two_quickstart_commands() -> None:
     assert pitch and "\n\n" not in pitch, "one paragraph between the title and Quickstart"
     commands = [b.code.strip() for b in blocks(section(text, "Quickstart"), "bash")]
     assert commands == ["python3 dev.py sample\npython3 dev.py test"]
+    last = section(text, "Quickstart").strip().split("\n\n")[-1]
+    assert last.startswith("While the sample runs, open the dashboard:")
+    assert "<http://localhost:7071/runtime/webhooks/durabletask/dashboard/>" in last
 
 
 def test_the_walkthrough_runs_and_prints_what_the_readme_says(

@@ -1,0 +1,1 @@
+"""The dashboard: static pages served by the management API, talking only to that API."""
