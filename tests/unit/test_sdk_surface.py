@@ -269,6 +269,13 @@ def test_indexer_lists_durable_functions_under_function_name(
     monkeypatch.setenv("TEST_HUB_NAME", "FunctionNameApp")
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.delitem(sys.modules, "function_app", raising=False)
+    # A registry of its own: other tests of this process registered functions of the same
+    # names (a Functions worker imports one app per process).
+    from durable.app.root import process
+    from durable.core.registry import DurableRegistry
+
+    monkeypatch.setattr(process, "registry", DurableRegistry())
+    monkeypatch.setattr(process, "dispatchers_taken", False)
     indexed = index_app(app_dir)
     sys.modules.pop("function_app", None)
     assert set(indexed.durable) == {
