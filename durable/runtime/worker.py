@@ -142,13 +142,14 @@ class DurableWorker:
 
         The queue trigger poisons a message once it was dequeued maxDequeueCount times, and
         counts dequeues by hosts that were killed or lost the lease, not only failures; for a
-        durable message that is loss (its instance waits forever). One dequeue before the
-        last (a host may die on that one too) it is therefore sent again as a fresh message
-        (same id, receivers de-duplicate) instead of run, at most MAX_REQUEUES times, so one
-        that fails every time still ends poisoned.
+        durable message that is loss (its instance waits forever). Near its last dequeues (two
+        before the last when maxDequeueCount allows, since the host that should send the copy
+        may be killed too, and the next one as well) it is therefore sent again as a fresh
+        message (same id, receivers de-duplicate) instead of run, at most MAX_REQUEUES times,
+        so one that fails every time still ends poisoned.
         """
         limit = self.max_dequeue_count
-        threshold = limit - 1 if limit >= 3 else limit
+        threshold = limit - 2 if limit >= 4 else (limit - 1 if limit >= 3 else limit)
         if limit < 2 or dequeue_count < threshold:
             return False
         if self.hub.queues.requeued_times(body) >= MAX_REQUEUES:
