@@ -25,6 +25,7 @@ from durable.core.sdk_orchestrator import Orchestrator
 from durable.core.task import Task, TimerTask
 from durable.errors import (
     DurableError,
+    DurableFunctionsCompatibilityWarning,
     InstanceAlreadyExistsError,
     InstanceNotFoundError,
     InvalidInstanceStateError,
@@ -36,6 +37,7 @@ __all__ = [
     "DFApp",
     "DurableEntityContext",
     "DurableError",
+    "DurableFunctionsCompatibilityWarning",
     "DurableHttpRequest",
     "DurableHttpResponse",
     "DurableOrchestrationClient",

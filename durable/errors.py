@@ -292,6 +292,14 @@ class InvalidInstanceStateError(ClientError):
     """The instance's state does not allow the operation (e.g. resume a running one)."""
 
 
+class StatusFormatError(ClientError, ValueError):
+    """A `DurableOrchestrationStatus` was given a time or a runtime status it cannot read.
+
+    Times are datetimes or ISO 8601 text; a status is an `OrchestrationRuntimeStatus` or one
+    of its names. A ValueError too, as the SDK's parsers raise.
+    """
+
+
 class ManagementApiError(ClientError):
     """A management API request answered with something other than success.
 
@@ -339,4 +347,17 @@ class LintError(DurableError):
     """The determinism lint could not read a module.
 
     A syntax error, or a file it cannot open: that module's orchestrators were not checked.
+    """
+
+
+# --- warnings -----------------------------------------------------------------------------
+
+
+class DurableFunctionsCompatibilityWarning(UserWarning):
+    """The SDK's warning category for app configurations that a coming release will not run.
+
+    The SDK warns with it at import when an app still uses the v1 (`function.json`) model.
+    This package never runs that model, so it does not emit it; the class is exported so that
+    code filtering the SDK's warnings (`warnings.filterwarnings(..., category=...)`) keeps
+    working.
     """

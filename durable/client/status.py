@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from durable.core.status import OrchestrationRuntimeStatus
+from durable.errors import StatusFormatError
 from durable.storage.interface import InstanceRecord
 
 __all__ = ["DurableOrchestrationStatus", "OrchestrationRuntimeStatus", "PurgeHistoryResult"]
@@ -20,10 +21,17 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _parse_time(value: Any) -> datetime | None:
+    """A status time given as a datetime or as ISO 8601 text ('Z' or an offset; none: UTC)."""
     if value is None or isinstance(value, datetime):
         return value
     text = str(value)
-    parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    try:
+        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        raise StatusFormatError(
+            f"A status time must be a datetime or ISO 8601 text such as "
+            f"'2024-05-01T10:00:00Z'; got {value!r}."
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -42,20 +50,22 @@ class DurableOrchestrationStatus:
 
     It is falsy when the instance was not found (then `message` says so). It takes our
     keyword arguments or the SDK's (the status endpoint's camelCase names: `instanceId`,
-    `createdTime`, `lastUpdatedTime`, `input`, `runtimeStatus`, `customStatus`, with times as
-    ISO text and the status as its name); other keyword arguments become attributes, as in
-    the SDK.
+    `createdTime`, `lastUpdatedTime`, `input`, `runtimeStatus`, `customStatus`); other
+    keyword arguments become attributes, as in the SDK. The positions are the SDK's (`name`,
+    instance id, created, last updated, input, output, runtime status, custom status,
+    history), and however a value is given, times may be ISO text (read as datetimes, UTC
+    when no offset is written) and the runtime status its name, as the SDK reads them.
     """
 
     def __init__(
         self,
         name: str | None = None,
         instance_id: str | None = None,
-        created_time: datetime | None = None,
-        last_updated_time: datetime | None = None,
+        created_time: datetime | str | None = None,
+        last_updated_time: datetime | str | None = None,
         input_: Any = None,
         output: Any = None,
-        runtime_status: OrchestrationRuntimeStatus | None = None,
+        runtime_status: OrchestrationRuntimeStatus | str | None = None,
         custom_status: Any = None,
         history: list[dict[str, Any]] | None = None,
         version: str | None = None,
@@ -64,20 +74,18 @@ class DurableOrchestrationStatus:
         sdk = {
             ours: kwargs.pop(theirs) for theirs, ours in _SDK_ARGUMENTS.items() if theirs in kwargs
         }
-        instance_id = instance_id if instance_id is not None else sdk.get("instance_id")
-        created_time = created_time or _parse_time(sdk.get("created_time"))
-        last_updated_time = last_updated_time or _parse_time(sdk.get("last_updated_time"))
-        input_ = input_ if input_ is not None else sdk.get("input_")
-        runtime_status = runtime_status or _status(sdk.get("runtime_status"))
-        custom_status = custom_status if custom_status is not None else sdk.get("custom_status")
+        ours = {"instance_id": instance_id, "created_time": created_time,
+                "last_updated_time": last_updated_time, "input_": input_,
+                "runtime_status": runtime_status, "custom_status": custom_status}
+        given = {k: v if v is not None else sdk.get(k) for k, v in ours.items()}
         self._name = name
-        self._instance_id = instance_id
-        self._created_time = created_time
-        self._last_updated_time = last_updated_time
-        self._input = input_
+        self._instance_id: str | None = given["instance_id"]
+        self._created_time = _parse_time(given["created_time"])
+        self._last_updated_time = _parse_time(given["last_updated_time"])
+        self._input = given["input_"]
         self._output = output
-        self._runtime_status = runtime_status
-        self._custom_status = custom_status
+        self._runtime_status = _status(given["runtime_status"])
+        self._custom_status = given["custom_status"]
         self._history = history
         self._version = version
         for key, value in kwargs.items():
@@ -203,16 +211,35 @@ _SDK_ARGUMENTS = {
 
 
 def _status(value: Any) -> OrchestrationRuntimeStatus | None:
+    """A runtime status given as the enum or by its name ('Running', ...)."""
     if value is None or isinstance(value, OrchestrationRuntimeStatus):
         return value
-    return OrchestrationRuntimeStatus(value)
+    try:
+        return OrchestrationRuntimeStatus(value)
+    except ValueError:
+        names = ", ".join(s.value for s in OrchestrationRuntimeStatus)
+        raise StatusFormatError(
+            f"{value!r} is not a runtime status; use an OrchestrationRuntimeStatus or one of "
+            f"its names: {names}."
+        ) from None
 
 
 class PurgeHistoryResult:
-    """What a purge deleted, as the SDK reports it."""
+    """What a purge deleted, as the SDK reports it.
 
-    def __init__(self, instancesDeleted: int) -> None:  # the SDK's parameter name
+    Other keyword arguments (further members of a purge endpoint's body) become attributes,
+    as in the SDK.
+    """
+
+    def __init__(self, instancesDeleted: int, **kwargs: Any) -> None:  # the SDK's name
         self._instances_deleted = instancesDeleted
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    @classmethod
+    def from_json(cls, json_obj: dict[str, Any]) -> PurgeHistoryResult:
+        """Read a purge endpoint's JSON body (`{"instancesDeleted": n}`), as the SDK does."""
+        return cls(**json_obj)
 
     @property
     def instances_deleted(self) -> int:
