@@ -140,7 +140,13 @@ class LocalDelivery:
             if message.event.event_type is EventType.TaskScheduled:
                 self._activities -= 1
         if handled:
-            await self._delete(copy)
+            try:
+                await self._delete(copy)
+            except asyncio.CancelledError:
+                # Stopping while the handled copy is being deleted: finish the delete (close
+                # waits for it), or the copy would stay hidden for its whole lease.
+                await self._delete(copy)
+                raise
 
     async def _run_activity(
         self, message: TaskMessage, copy: _Copy, claim_after: float | None
