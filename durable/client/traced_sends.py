@@ -22,13 +22,8 @@ async def send_start(hub: TaskHubStorage, message: TaskMessage) -> None:
         await hub.queues.send(message)
         return
     started = message.event
-    attrs: dict[str, str | int] = {
-        tracing.TYPE: "orchestration",
-        tracing.TASK_NAME: started.name or "",
-        tracing.INSTANCE_ID: message.instance_id,
-        tracing.EXECUTION_ID: message.execution_id or "",
-        tracing.TASK_HUB: hub.hub_name,
-    }
+    attrs = tracing.task_attributes("orchestration", started.name or "", message.instance_id,
+                                    message.execution_id, hub.hub_name)
     name = tracing.span_name("create_orchestration", started.name or "", started.version)
     with tracing.span(name, "producer", attrs):
         traced = started.replace(trace_context=tracing.current())

@@ -41,14 +41,8 @@ async def run_activity(
     if not tracing.active():
         return await _run(registry, message, clock, http)
     scheduled = message.event
-    attrs: dict[str, str | int] = {
-        tracing.TYPE: "activity",
-        tracing.TASK_NAME: scheduled.name or "",
-        tracing.INSTANCE_ID: message.instance_id,
-        tracing.EXECUTION_ID: message.execution_id or "",
-        tracing.TASK_ID: scheduled.event_id,
-        tracing.TASK_HUB: hub_name,
-    }
+    attrs = tracing.task_attributes("activity", scheduled.name or "", message.instance_id,
+                                    message.execution_id, hub_name, task_id=scheduled.event_id)
     name = tracing.span_name("activity", scheduled.name or "", scheduled.version)
     with tracing.span(name, "server", attrs, parent=scheduled.trace_context) as span:
         done = await _run(registry, message, clock, http)

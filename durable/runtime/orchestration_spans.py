@@ -38,16 +38,8 @@ class _Execution:
 
     def attributes(self) -> dict[str, str | int]:
         started = self.started
-        attrs: dict[str, str | int] = {
-            tracing.TYPE: "orchestration",
-            tracing.TASK_NAME: started.name or "",
-            tracing.INSTANCE_ID: self.instance_id,
-            tracing.EXECUTION_ID: started.execution_id or "",
-            tracing.TASK_HUB: self.hub,
-        }
-        if started.version:
-            attrs[tracing.TASK_VERSION] = started.version
-        return attrs
+        return tracing.task_attributes("orchestration", started.name or "", self.instance_id,
+                                       started.execution_id, self.hub, version=started.version)
 
     def context(self) -> TraceContext:
         """The execution's orchestration span context (derived, see trace_context.py)."""

@@ -70,6 +70,33 @@ def span_name(kind: str, name: str, version: str | None = None) -> str:
     return f"{kind}:{name}@{version}" if version else f"{kind}:{name}"
 
 
+def task_attributes(
+    kind: str,
+    name: str,
+    instance_id: str,
+    execution_id: str | None,
+    hub: str,
+    *,
+    task_id: int | None = None,
+    version: str | None = None,
+) -> dict[str, str | int]:
+    """The attributes every span of an orchestration or its tasks carries: Durable Task's
+    type, task name, instance and execution ids (plus the task id and version when there
+    are), and the task hub."""
+    attrs: dict[str, str | int] = {
+        TYPE: kind,
+        TASK_NAME: name,
+        INSTANCE_ID: instance_id,
+        EXECUTION_ID: execution_id or "",
+    }
+    if task_id is not None:
+        attrs[TASK_ID] = task_id
+    if version:
+        attrs[TASK_VERSION] = version
+    attrs[TASK_HUB] = hub
+    return attrs
+
+
 _on = False  # once a provider is set it stays set (OpenTelemetry allows no replacing it)
 
 
