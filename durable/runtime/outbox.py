@@ -26,7 +26,7 @@ from datetime import datetime
 from durable.core.actions import ACTION_KINDS, Origin, child_execution_id
 
 __all__ = ["DISPATCH_WINDOW", "Outbound", "child_execution_id", "derive_outbound",
-           "episode_containing", "episode_outbound", "still_awaited"]
+           "episode_outbound", "episode_spans", "still_awaited"]
 from durable.core.history import (
     EventType,
     HistoryEvent,
@@ -171,16 +171,6 @@ def _notify_parent(
         )
     msg = TaskMessage(mid, parent.instance_id, done, parent.execution_id)
     return Outbound(msg)
-
-
-def episode_containing(
-    history: Sequence[HistoryEvent], message_ids: set[str]
-) -> list[HistoryEvent] | None:
-    """The events of the committed episodes that consumed any of `message_ids`, in order
-    (None: none did). Redelivered messages may come from several episodes, when a host died
-    with more than one episode's messages not yet deleted."""
-    spans = episode_spans(history, message_ids)
-    return [e for start, end in spans for e in history[start:end]] or None
 
 
 def episode_spans(history: Sequence[HistoryEvent], message_ids: set[str]) -> list[tuple[int, int]]:

@@ -12,12 +12,20 @@ from durable.core.history import (
     OrchestrationStatus,
     ParentInstance,
 )
-from durable.runtime.outbox import derive_outbound, episode_containing, episode_outbound
+from durable.runtime.outbox import derive_outbound, episode_outbound, episode_spans
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STARTED = HistoryEvent(
     EventType.ExecutionStarted, T0, name="parent", instance_id="p", execution_id="e1"
 )
+
+
+def episode_containing(
+    history: list[HistoryEvent], message_ids: set[str]
+) -> list[HistoryEvent] | None:
+    """The events of the episodes that consumed any of `message_ids` (None: none did)."""
+    spans = episode_spans(history, message_ids)
+    return [e for start, end in spans for e in history[start:end]] or None
 
 
 def episode() -> list[HistoryEvent]:
