@@ -140,3 +140,16 @@ async def warm_up(observer: Observer) -> None:
     """One hello-3 first: the worker creates its clients and the hub on first use."""
     iid = await observer.start("hello_sequence")
     await observer.finished(iid, timeout=60)
+
+
+async def hello3_one_at_a_time(observer: Observer, runs: int, timeout: float) -> list[float]:
+    """`runs` hello-3, each started once the one before finished: seconds from the start
+    request to its Completed row written, per run."""
+    latency: list[float] = []
+    for _ in range(runs):
+        began = time.time()
+        iid = await observer.start("hello_sequence")
+        _, written = await observer.finished(iid, timeout)
+        latency.append(written - began)
+        await asyncio.sleep(0.02)
+    return latency

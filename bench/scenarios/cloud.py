@@ -11,9 +11,8 @@ start request to the Completed row.
 from __future__ import annotations
 
 import asyncio
-import time
 
-from bench.context import Bench, cpu_used, warm_up
+from bench.context import Bench, cpu_used, hello3_one_at_a_time, warm_up
 from bench.latency_proxy import LatencyProxy
 from bench.results import Section, Target, percentile
 from bench.scenarios.throughput import burst
@@ -33,13 +32,7 @@ async def run(bench: Bench) -> Section:
                 await warm_up(observer)
                 await asyncio.sleep(0.5)
                 cpu = bench.cpu(host)
-                latency: list[float] = []
-                for _ in range(sizes.cloud_runs):
-                    began = time.time()
-                    iid = await observer.start("hello_sequence")
-                    _, written = await observer.finished(iid, TIMEOUT_S)
-                    latency.append(written - began)
-                    await asyncio.sleep(0.02)
+                latency = await hello3_one_at_a_time(observer, sizes.cloud_runs, TIMEOUT_S)
                 used = cpu_used(cpu, bench.cpu(host))
                 got = await burst(bench, host, observer, sizes.cloud_burst)
         finally:

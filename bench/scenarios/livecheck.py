@@ -9,9 +9,15 @@ live one, so the cost grows with history; hello-3 is the common short case.
 from __future__ import annotations
 
 import asyncio
-import time
 
-from bench.context import LIVE_CHECK_RATE, LIVE_CHECK_SETTING, Bench, cpu_used, warm_up
+from bench.context import (
+    LIVE_CHECK_RATE,
+    LIVE_CHECK_SETTING,
+    Bench,
+    cpu_used,
+    hello3_one_at_a_time,
+    warm_up,
+)
 from bench.results import Section, percentile
 from bench.scenarios.throughput import burst
 
@@ -31,13 +37,7 @@ async def run(bench: Bench) -> Section:
             await warm_up(observer)
             await asyncio.sleep(0.5)
             cpu = bench.cpu(host)
-            latency: list[float] = []
-            for _ in range(runs):
-                began = time.time()
-                iid = await observer.start("hello_sequence")
-                _, written = await observer.finished(iid, TIMEOUT_S)
-                latency.append(written - began)
-                await asyncio.sleep(0.02)
+            latency = await hello3_one_at_a_time(observer, runs, TIMEOUT_S)
             used = cpu_used(cpu, bench.cpu(host))
             got = await burst(bench, host, observer, n)
         p50 = percentile(latency, 50)
