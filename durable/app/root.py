@@ -16,6 +16,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from durable.client import DurableOrchestrationClient
+from durable.core.messages import TaskMessage
 from durable.core.registry import DurableRegistry
 from durable.runtime.clock import Clock
 from durable.runtime.worker import DurableWorker
@@ -110,8 +111,17 @@ class DurableProcess:
         async def hub() -> TaskHub:
             return await self.task_hub(settings)
 
+        async def deliver(message: TaskMessage) -> bool:
+            # A start from this process runs on this process's worker of the hub, if it
+            # has one: no queue round trip, and no wait for a poll.
+            worker = self._state().workers.get(hub_key(settings))
+            if worker is None:
+                return False
+            await worker.deliver(message)
+            return True
+
         return DurableOrchestrationClient.for_app(
-            settings, hub, functions=self.registry, clock=self.clock
+            settings, hub, functions=self.registry, clock=self.clock, deliver=deliver
         )
 
 

@@ -46,7 +46,11 @@ from durable.core.history_json import to_durable_json
 from durable.core.messages import TaskMessage
 from durable.core.registry import DurableRegistry
 from durable.core.status import OrchestrationRuntimeStatus
-from durable.errors import InstanceNotFoundError, InvalidInstanceStateError
+from durable.errors import (
+    InstanceAlreadyExistsError,
+    InstanceNotFoundError,
+    InvalidInstanceStateError,
+)
 from durable.runtime.clock import Clock
 from durable.runtime.rewind import rewind_instance
 from durable.storage.instance_store import MAX_PAGE_SIZE
@@ -60,6 +64,8 @@ __all__ = ["DurableOrchestrationClient"]
 PURGE_CONCURRENCY = 16
 HubSource = Callable[[], Awaitable[TaskHub]]
 ClientSource = Callable[[str | None, str | None], "DurableOrchestrationClient"]
+# Hands a message to this process's worker of the hub; False when it has none.
+Deliver = Callable[[TaskMessage], Awaitable[bool]]
 
 
 class DurableOrchestrationClient(EntityOperations, TaskHubViews):
@@ -94,6 +100,7 @@ class DurableOrchestrationClient(EntityOperations, TaskHubViews):
         self._settings = settings
         self._hub = hub
         self._hub_source: HubSource | None = None
+        self._deliver: Deliver | None = None
         self._others: ClientSource | None = None
         self._functions = functions if check_function_names else None
         self._clock = clock or Clock()
@@ -109,15 +116,18 @@ class DurableOrchestrationClient(EntityOperations, TaskHubViews):
         functions: DurableRegistry,
         clock: Clock,
         others: ClientSource | None = None,
+        deliver: Deliver | None = None,
     ) -> DurableOrchestrationClient:
         """The client of a process that runs the app.
 
         Its task hub comes from (and is shared through) the composition root, as do the
-        clients of other hubs.
+        clients of other hubs and `deliver`, which hands a start to this process's worker
+        (False: there is none; the start goes to the queue).
         """
         client = cls(settings, functions=functions, clock=clock)
         client._hub_source = hub_source
         client._others = others
+        client._deliver = deliver
         return client
 
     async def _taskhub(self) -> TaskHub:
@@ -186,7 +196,6 @@ class DurableOrchestrationClient(EntityOperations, TaskHubViews):
             generation=(existing.generation + 1) if existing else 0,
             task_hub_name=hub.hub_name,
         )
-        await claim_instance(hub, record, existing)
         started = HistoryEvent(
             EventType.ExecutionStarted,
             timestamp=now,
@@ -196,7 +205,23 @@ class DurableOrchestrationClient(EntityOperations, TaskHubViews):
             instance_id=instance_id,
             execution_id=execution_id,
         )
-        await send_start(hub, TaskMessage(uuid.uuid4().hex, instance_id, started, execution_id))
+        message = TaskMessage(uuid.uuid4().hex, instance_id, started, execution_id)
+        if not generated:
+            await claim_instance(hub, record, existing)
+            await send_start(hub, message, self._deliver)
+            return instance_id
+        # The Pending row goes first for a chosen id, so that a worker seeing the message
+        # can tell a stale start; a fresh random id has none, so row and start go together
+        # (if the start's episode writes the row first, the Pending insert is not needed).
+        claimed, sent = await asyncio.gather(
+            claim_instance(hub, record, None), send_start(hub, message, self._deliver),
+            return_exceptions=True,
+        )
+        for outcome in (claimed, sent):
+            if isinstance(outcome, BaseException) and not isinstance(
+                outcome, InstanceAlreadyExistsError
+            ):
+                raise outcome
         return instance_id
 
     # --- status -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ tracing is on: an instance's start (`create_orchestration:{name}`) and an extern
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from durable.core.history import EventType
@@ -13,13 +14,23 @@ from durable.runtime import tracing
 from durable.storage.interface import TaskHubStorage
 
 
-async def send_start(hub: TaskHubStorage, message: TaskMessage) -> None:
-    """Send the ExecutionStarted message. While tracing is on, it is sent inside Durable
-    Task's `create_orchestration:{name}` producer span (child of the ambient span: an HTTP
+async def send_start(
+    hub: TaskHubStorage,
+    message: TaskMessage,
+    deliver: Callable[[TaskMessage], Awaitable[bool]] | None = None,
+) -> None:
+    """Send the ExecutionStarted message (`deliver` hands it to this process's worker when
+    it has one). While tracing is on, it is sent inside Durable Task's
+    `create_orchestration:{name}` producer span (child of the ambient span: an HTTP
     request, the caller's own span), whose context the event carries as its
     `ParentTraceContext`, so that the orchestration's trace continues the caller's."""
+
+    async def send(out: TaskMessage) -> None:
+        if deliver is None or not await deliver(out):
+            await hub.queues.send(out)
+
     if not tracing.active():
-        await hub.queues.send(message)
+        await send(message)
         return
     started = message.event
     attrs = tracing.task_attributes("orchestration", started.name or "", message.instance_id,
@@ -27,7 +38,7 @@ async def send_start(hub: TaskHubStorage, message: TaskMessage) -> None:
     name = tracing.span_name("create_orchestration", started.name or "", started.version)
     with tracing.span(name, "producer", attrs):
         traced = started.replace(trace_context=tracing.current())
-        await hub.queues.send(replace(message, event=traced))
+        await send(replace(message, event=traced))
 
 
 async def send_event(hub: TaskHubStorage, message: TaskMessage) -> None:

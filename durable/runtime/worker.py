@@ -25,6 +25,7 @@ from durable.runtime.instance_rows import InstanceRows
 from durable.runtime.journals import EntityRowJournal, HistoryJournal
 from durable.runtime.local import LocalDelivery
 from durable.runtime.orchestrations import OrchestrationKind
+from durable.runtime.outbox import Outbound
 from durable.runtime.pipeline import EpisodePipeline
 from durable.runtime.sender import Sender
 from durable.runtime.sessions import SessionCache
@@ -176,6 +177,11 @@ class DurableWorker:
         await self.hub.queues.send(message, delay=min(remaining, self.settings.max_chain_delay))
         self.timer_hops += 1
         return True
+
+    async def deliver(self, message: TaskMessage) -> None:
+        """Send a control message from this process (a client's start): handled here at
+        once, as an episode's own messages are, with the queued copy as the fallback."""
+        await self.sender.send_all([Outbound(message)])
 
     async def ready(self) -> None:
         """Create the task hub in storage before the first message is handled."""
