@@ -105,15 +105,20 @@ class LocalDelivery:
                 backlog = self._activities >= self._slots
                 self._activities += 1
             hidden = (STEAL_AFTER if backlog else self._lease) + timedelta(seconds=due)
-            sending = asyncio.create_task(self._hub.queues.send_leased(o.message, delay=hidden))
-            sends.append(sending)
+            copy = _Copy()
             # Until STEAL_AFTER has passed nobody else can have it: no claim needed.
             claim_after = sent_at + STEAL_AFTER.total_seconds() - CLAIM_MARGIN_S
+            # The handling is created first, so it runs before the send's own work on the
+            # event loop: the copy is needed only if this process dies.
             task = asyncio.create_task(
-                self._run(o.message, _Copy(sending), due, claim_after if backlog else None)
+                self._run(o.message, copy, due, claim_after if backlog else None)
             )
             self._running.add(task)
             task.add_done_callback(self._running.discard)
+            copy.sending = asyncio.create_task(
+                self._hub.queues.send_leased(o.message, delay=hidden)
+            )
+            sends.append(copy.sending)
         results = await asyncio.gather(*sends, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
@@ -219,12 +224,13 @@ class LocalDelivery:
 class _Copy:
     """The queued copy of a message handled here, whose send may still be in flight."""
 
-    def __init__(self, sending: asyncio.Task[ReceivedMessage]) -> None:
-        self._sending = sending
+    def __init__(self) -> None:
+        # Set right after the handling is created, before either runs.
+        self.sending: asyncio.Task[ReceivedMessage]
         self.handle: ReceivedMessage | None = None
 
     async def get(self) -> ReceivedMessage:
         """The copy's handle (after a renewal, the renewed one), once it is queued."""
         if self.handle is None:
-            self.handle = await asyncio.shield(self._sending)
+            self.handle = await asyncio.shield(self.sending)
         return self.handle
