@@ -181,7 +181,12 @@
         if (document.hidden || document.getElementById("confirm").open) return;
         try {
           const again = await Dash.api("GET", `instances/${encodeURIComponent(id)}`, { query: { showInput: "false" } });
-          if (again.data.runtimeStatus !== s.runtimeStatus || again.data.lastUpdatedTime !== s.lastUpdatedTime) Dash.show();
+          // Times are to the second: two steps within one second differ only in what they set.
+          const changed = again.data.runtimeStatus !== s.runtimeStatus
+            || again.data.lastUpdatedTime !== s.lastUpdatedTime
+            || JSON.stringify(again.data.customStatus) !== JSON.stringify(s.customStatus)
+            || JSON.stringify(again.data.output) !== JSON.stringify(s.output);
+          if (changed) Dash.show();
         } catch (_) { /* shown on the next full load */ }
       }, main);
     }
