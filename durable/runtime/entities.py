@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from durable.core import events as ev
-from durable.core.entities import EntityId, EntityStatus, is_entity_id
+from durable.core.entities import EntityId, EntityStatus
 from durable.core.entity_context import DurableEntityContext
 from durable.core.entity_scheduler import (
     CONTINUE_EVENT,
@@ -295,8 +295,7 @@ def outbound_of(instance_id: str, rows: Sequence[HistoryEvent]) -> list[Outbound
             fire_at=row.fire_at
         )
         message = TaskMessage(mid, target, raised, row.execution_id, instance_id)
-        answer = row.fire_at is None and not is_entity_id(target)
-        out.append(Outbound(message, visible_at=row.fire_at, answer=answer))
+        out.append(Outbound(message, visible_at=row.fire_at))
     return out
 
 

@@ -87,15 +87,9 @@ class LocalDelivery:
         The handling starts while the hidden copies are still being sent (the copy is only
         needed if this process dies, and only then is it used), so a step of a workflow
         does not wait for a queue round trip. This returns once every copy is queued: the
-        episode that sent them may then be acknowledged, its outbox being safe. Answers
-        (`Outbound.answer`) get no copy: this returns once they are applied."""
-        answers = [o for o in outbound if o.answer and o.visible_at is None]
-        if answers:
-            outbound = [o for o in outbound if not (o.answer and o.visible_at is None)]
+        episode that sent them may then be acknowledged, its outbox being safe."""
         sent_at = time.monotonic()
-        sends: list[asyncio.Future[Any]] = [
-            asyncio.ensure_future(self._answer(o.message)) for o in answers
-        ]
+        sends: list[asyncio.Task[ReceivedMessage]] = []
         for o in outbound:
             due = 0.0
             if o.visible_at is not None:
@@ -123,15 +117,6 @@ class LocalDelivery:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-
-    async def _answer(self, message: TaskMessage) -> None:
-        """Apply an answer here; if that fails, queue it for the ordinary path."""
-        try:
-            await self._submit(message)
-        except Exception as exc:
-            log.warning("%s for '%s' was not handled in-process (%s); queued instead",
-                        message.event.event_type.name, message.instance_id, exc)
-            await self._hub.queues.send(message)
 
     async def _run(
         self, message: TaskMessage, copy: _Copy, due: float, claim_after: float | None

@@ -43,17 +43,11 @@ DISPATCH_WINDOW = 1000
 
 @dataclass(frozen=True, slots=True)
 class Outbound:
-    """A message to send: to the work-item queue when `to_work_items`, else a control queue.
-
-    An `answer` (an entity's response to an orchestration) is, like an activity's result,
-    applied by this process without a queued copy of its own: the queued copies of the
-    messages it answers are kept until it is applied, and their redelivery would send it
-    again."""
+    """A message to send: to the work-item queue when `to_work_items`, else a control queue."""
 
     message: TaskMessage
     to_work_items: bool = False
     visible_at: datetime | None = None
-    answer: bool = False
 
 
 def derive_outbound(
