@@ -1,18 +1,19 @@
 """Entities as a kind of instance: a batch of operations per episode, committed as one write.
 
-An entity's committed state is its Instances row (`journals.EntityRowJournal`): the
-scheduler state in `Input` (where Durable Functions keeps it), Durable Functions'
-`EntityStatus` in `CustomStatus`, the last failed operation in `Output`, a new execution id
-per batch in `ExecutionId`, and in `Outbox` the messages of the batch (and of earlier ones)
-not yet confirmed as sent. The kind works with that row read as a short history: its
-`ExecutionStarted` (input: the scheduler state) and one `EventSent` per unconfirmed message
-(or `SubOrchestrationInstanceCreated` for an orchestration an operation starts).
+An entity's history is its last batch, written over the previous one (as a continue-as-new
+would): `OrchestratorStarted`, `ExecutionStarted` (name `@{entity name}`, input the
+scheduler state, a new execution id per batch), one `EventSent` per message the batch sends
+(or `SubOrchestrationInstanceCreated` for an orchestration an operation starts), and
+`OrchestratorCompleted`. The Instances row keeps the scheduler state in `Input` (where
+Durable Functions keeps it), Durable Functions' `EntityStatus` in `CustomStatus`, and the
+last failed operation in `Output`.
 
 Exactly once: the scheduler state records which messages were applied, so a redelivered
 one is skipped, and every state change commits under the ETag with the messages it sends.
-A batch carries the unconfirmed messages before it into its own `Outbox`; one that starts
-from a row read from storage also sends them again (the host before may have died before
-sending), under the same message ids, which the receivers de-duplicate.
+The outbox of a batch is sent before the Instances row is written, so a row naming the
+current batch proves its messages left; a host that finds history whose batch the row
+does not name (the previous host died between commit and send) sends that outbox again
+with its own, under the same message ids, which the receivers de-duplicate.
 """
 
 from __future__ import annotations
@@ -41,11 +42,12 @@ from durable.core.registry import DurableKind, DurableRegistry
 from durable.core.status import OrchestrationRuntimeStatus
 from durable.runtime import tracing
 from durable.runtime.entity_spans import batch_trace
-from durable.runtime.journals import OUTBOX_TYPES, outbox_to_json
 from durable.runtime.kinds import Decision, Loaded, Recovery
 from durable.runtime.outbox import Outbound
-from durable.runtime.planning import Plan, RowLookup
+from durable.runtime.planning import UNREAD, Plan, RowLookup
 from durable.storage.interface import InstanceRecord, InstanceUpdate
+
+_OUTBOX_TYPES = frozenset({EventType.EventSent, EventType.SubOrchestrationInstanceCreated})
 
 
 class EntityKind:
@@ -78,8 +80,12 @@ class EntityKind:
     def plan(
         self, instance_id: str, loaded: Loaded, messages: Sequence[TaskMessage], row: RowLookup
     ) -> Plan:
-        """Apply every operation, lock and release not applied before; a row read from
-        storage with unconfirmed messages has them sent again."""
+        """Apply every operation, lock and release not applied before; a state read from
+        storage asks for the row, to learn whether the last outbox was sent."""
+        started = loaded.summary.started
+        cold = loaded.verified and loaded.session is None and started is not None
+        if cold and row is UNREAD:
+            return Plan(needs_row=True)
         state = _state_of(loaded)
         plan = Plan()
         seen: set[str] = set()
@@ -93,10 +99,8 @@ class EntityKind:
             else:
                 seen.add(msg.message_id)
                 plan.apply.append(msg)
-        # Unconfirmed messages of a state this process committed are being sent by its
-        # episode tails; a redelivery's recovery sends them itself.
-        plan.resend_last = (not _ours(loaded) and not plan.duplicates
-                            and bool(_outbox_rows(loaded.history)))
+        if started is not None and isinstance(row, InstanceRecord):
+            plan.resend_last = row.execution_id != started.execution_id
         return plan
 
     async def decide(
@@ -124,8 +128,8 @@ class EntityKind:
         if outcome.wake_again:
             outcome.outgoing.append(Outgoing(instance_id, CONTINUE_EVENT, None))
             outcome.state.sent += 1
-        decision = self._decision(instance_id, entity, loaded, outcome, now,
-                                  resend=plan.resend_last)
+        carried = _outbox_rows(loaded.history) if plan.resend_last else []
+        decision = self._decision(instance_id, entity, loaded, outcome, carried, now)
         if tracing.active():
             decision.trace = batch_trace(instance_id, self._hub_name, plan.apply, outcome)
         return decision
@@ -133,12 +137,17 @@ class EntityKind:
     def recover(
         self, instance_id: str, loaded: Loaded, duplicates: Sequence[TaskMessage], now: datetime
     ) -> Recovery:
-        """Send the unconfirmed messages again: the redelivered messages were applied by
-        a batch whose host may have died before sending what it decided (if that batch
-        is this process's own, its tail is sending them)."""
-        if _ours(loaded):
-            return Recovery()
-        return Recovery(outbound_of(instance_id, _outbox_rows(loaded.history)))
+        """Send the last batch's outbox again: the redelivered messages were applied by it
+        or an earlier batch, and the host that committed it may have died before sending."""
+        started = loaded.summary.started
+        repair = None
+        if started is not None and started.execution_id is not None:
+            # The host may also have died before the row that confirms the batch: the
+            # row's state would stay behind history's until the entity's next operation.
+            entity = EntityId.get_entity_id(instance_id)
+            repair = _row_of(entity, _state_of(loaded), started.execution_id,
+                             started.timestamp, now, failure=None)
+        return Recovery(outbound_of(instance_id, _outbox_rows(loaded.history)), repair)
 
     # --- building the batch's history ------------------------------------------------------
 
@@ -154,39 +163,42 @@ class EntityKind:
         entity: EntityId,
         loaded: Loaded,
         outcome: BatchOutcome,
+        carried: list[HistoryEvent],
         now: datetime,
-        *,
-        resend: bool,
     ) -> Decision:
         execution_id = self._new_execution_id()
         state_json = outcome.state.to_json()
         first = loaded.summary.started
-        # The time the entity was first created stays (the row's CreatedTime).
+        # Each batch replaces the history, so its ExecutionStarted carries the time the
+        # entity was first created forward (the row's CreatedTime).
         created = first.timestamp if first is not None else now
-        carried = _outbox_rows(loaded.history)
-        sent = _rows_of(outcome, now, start=outcome.state.sent - len(outcome.outgoing),
-                        version=self._default_version)
-        started = ev.execution_started(
-            created,
-            name=entity_instance_name(entity),
-            instance_id=instance_id,
-            input=state_json,
-            execution_id=execution_id,
-        )
-        record = _record_of(instance_id, entity, outcome.state, execution_id, created, now,
-                            failure=outcome.last_failure, outbox=[*carried, *sent])
+        rows = [
+            ev.orchestrator_started(now),
+            ev.execution_started(
+                created,
+                name=entity_instance_name(entity),
+                instance_id=instance_id,
+                input=state_json,
+                execution_id=execution_id,
+            ),
+            *carried,
+            *_rows_of(outcome, now, start=outcome.state.sent - len(outcome.outgoing),
+                      version=self._default_version),
+            ev.orchestrator_completed(now),
+        ]
+        row = _row_of(entity, outcome.state, execution_id, created, now,
+                      failure=outcome.last_failure)
         return Decision(
             execution_id=execution_id,
-            new_events=[],
+            new_events=rows,
             start_seq=0,
-            replaced=True,
-            full_history=[started, *carried, *sent],
-            outbound=outbound_of(instance_id, [*carried, *sent] if resend else sent),
-            row=_row_of(entity, outcome.state, execution_id, created, now,
-                        failure=outcome.last_failure),
+            replaced=bool(loaded.history) or loaded.etag is not None,
+            full_history=rows,
+            outbound=outbound_of(instance_id, [r for r in rows if r.event_type in _OUTBOX_TYPES]),
+            row=row,
             visible=(execution_id,),
             live=state_json,
-            record=record,
+            row_after_sends=True,
         )
 
 
@@ -217,45 +229,13 @@ def _row_of(
     )
 
 
-def _record_of(
-    instance_id: str,
-    entity: EntityId,
-    state: SchedulerState,
-    execution_id: str,
-    created: datetime,
-    now: datetime,
-    *,
-    failure: OperationRecord | None,
-    outbox: list[HistoryEvent],
-) -> InstanceRecord:
-    """The whole Instances row a batch commits."""
-    row = _row_of(entity, state, execution_id, created, now, failure)
-    return InstanceRecord(
-        instance_id=instance_id,
-        name=row.name,
-        runtime_status=OrchestrationRuntimeStatus.Running,
-        execution_id=execution_id,
-        input=row.input,
-        output=row.output,
-        custom_status=row.custom_status,
-        created_time=created,
-        last_updated_time=now,
-        outbox=outbox_to_json(outbox),
-    )
-
-
-def _ours(loaded: Loaded) -> bool:
-    """Whether this process committed the state and its tails are sending its outbox."""
-    return loaded.session is not None or loaded.sending
-
-
 def _state_of(loaded: Loaded) -> SchedulerState:
     started = loaded.summary.started
     return SchedulerState.from_json(started.input if started is not None else None)
 
 
 def _outbox_rows(history: Sequence[HistoryEvent]) -> list[HistoryEvent]:
-    return [e for e in history if e.event_type in OUTBOX_TYPES]
+    return [e for e in history if e.event_type in _OUTBOX_TYPES]
 
 
 def _rows_of(

@@ -3,8 +3,7 @@
 Every instance goes through the same pipeline (`pipeline.py`): load (or reuse a live
 session the ETag proves current), plan, decide, commit under the ETag, send the outbox,
 write the Instances row, acknowledge. What differs between an orchestration and an entity is
-the planning and the decision, which an `InstanceKind` supplies, and where the committed
-state lives, which a `Journal` (`journals.py`) reads and writes.
+the planning and the decision; an `InstanceKind` supplies those, and nothing else.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from durable.runtime.outbox import Outbound
 from durable.runtime.planning import Plan, RowLookup
 from durable.runtime.sessions import LiveSession
 from durable.runtime.summary import HistorySummary
-from durable.storage.interface import InstanceRecord, InstanceUpdate
+from durable.storage.interface import InstanceUpdate
 
 
 @dataclass
@@ -34,8 +33,6 @@ class Loaded:
     # False when the state is assumed (a cached session, or no history for a start) rather
     # than read just now; the ETag-conditional commit then proves or refutes it.
     verified: bool = True
-    # The state was committed by this process, whose episode tail is sending its outbox.
-    sending: bool = False
 
 
 @dataclass
@@ -56,8 +53,9 @@ class Decision:
     row: InstanceUpdate
     visible: tuple[Any, ...]
     live: object | None = None
-    # The whole row, for a journal whose commit is the row (entities).
-    record: InstanceRecord | None = None
+    # Write the row only once the sends are done, so that a row that names this
+    # execution proves its outbox was sent (entities rely on it).
+    row_after_sends: bool = False
     # The spans of this episode, emitted once it is committed: `trace(start_ns, end_ns)`
     # (None: tracing is off).
     trace: Callable[[int, int], None] | None = None

@@ -1,12 +1,11 @@
 """The episode pipeline every instance goes through: load, plan, decide, commit, send, ack.
 
 Order of effects (DESIGN.md invariants):
-1. load the committed state and its ETag (or reuse a live session the ETag proves current);
+1. load history and the sentinel ETag (or reuse a live session the ETag proves current);
 2. plan and decide in pure calls (the kind runs user code on the new messages);
-3. commit under the ETag (a conflict reloads and retries): new history rows + sentinel for
-   an orchestration, the whole Instances row for an entity (`journals.py`);
+3. commit new history rows + sentinel under the ETag (a conflict reloads and retries);
 4. send the outbound messages derived from what was just committed;
-5. update the Instances row (an orchestration's), or confirm the sends (an entity's);
+5. update the Instances row;
 6. return, after which the host deletes the consumed messages.
 A crash after 3 leaves the consumed messages visible again; their ids are in what was
 committed, so the next episode recognises them, re-sends the outbox of the episode that
@@ -34,7 +33,6 @@ from durable.runtime import stats
 from durable.runtime.clock import Clock
 from durable.runtime.faults import crash_point
 from durable.runtime.instance_rows import InstanceRows
-from durable.runtime.journals import Journal
 from durable.runtime.kinds import Decision, InstanceKind, Loaded
 from durable.runtime.planning import UNREAD, Plan
 from durable.runtime.sender import Sender
@@ -54,7 +52,6 @@ class EpisodePipeline:
         self,
         hub: TaskHubStorage,
         kind_of: KindOf,
-        journal: Journal,
         sender: Sender,
         rows: InstanceRows,
         clock: Clock,
@@ -63,7 +60,6 @@ class EpisodePipeline:
     ) -> None:
         self._hub = hub
         self._kind_of = kind_of
-        self._journal = journal
         self._sender = sender
         self._rows = rows
         self._clock = clock
@@ -71,8 +67,6 @@ class EpisodePipeline:
         self._limit = asyncio.Semaphore(max_concurrency)
         # The latest tail of each instance whose tail is still running.
         self._tails: dict[str, asyncio.Future[None]] = {}
-        # Instances with an episode running now (a tail then leaves confirming to it).
-        self._running: dict[str, int] = {}
 
     async def run(
         self, instance_id: str, messages: list[TaskMessage]
@@ -80,30 +74,19 @@ class EpisodePipeline:
         """Apply `messages` to the instance, retrying on ETag conflicts until it commits;
         the episode's tail (sends, row) to await before the messages may be deleted."""
         async with self._limit:
-            self._running[instance_id] = self._running.get(instance_id, 0) + 1
-            try:
-                return await self._attempts(instance_id, messages)
-            finally:
-                left = self._running.pop(instance_id) - 1
-                if left:
-                    self._running[instance_id] = left
-
-    async def _attempts(
-        self, instance_id: str, messages: list[TaskMessage]
-    ) -> Awaitable[None] | None:
-        attempt = 0
-        while True:
-            try:
-                return await self._episode(instance_id, messages, optimistic=attempt == 0)
-            except HistoryConflictError:
-                self._cache.drop(instance_id)
-                attempt += 1
-                stats.count(stats.CONFLICTS)
-                log.info("ETag conflict on '%s'; reloading (attempt %d)", instance_id, attempt)
-                await asyncio.sleep(min(0.02 * 2**attempt, 2.0) * random.uniform(0.5, 1.5))
-            except BaseException:
-                self._cache.drop(instance_id)
-                raise
+            attempt = 0
+            while True:
+                try:
+                    return await self._episode(instance_id, messages, optimistic=attempt == 0)
+                except HistoryConflictError:
+                    self._cache.drop(instance_id)
+                    attempt += 1
+                    stats.count(stats.CONFLICTS)
+                    log.info("ETag conflict on '%s'; reloading (attempt %d)", instance_id, attempt)
+                    await asyncio.sleep(min(0.02 * 2**attempt, 2.0) * random.uniform(0.5, 1.5))
+                except BaseException:
+                    self._cache.drop(instance_id)
+                    raise
 
     async def _episode(
         self, instance_id: str, messages: list[TaskMessage], optimistic: bool
@@ -111,7 +94,6 @@ class EpisodePipeline:
         began = time.time_ns()
         kind = self._kind_of(instance_id)
         stats.count(stats.EPISODES)
-        await self._journal.settle(instance_id)
         loaded = self._cached(instance_id)
         if loaded is not None:
             stats.count(stats.SESSION_HITS)
@@ -152,7 +134,8 @@ class EpisodePipeline:
 
     async def _load(self, instance_id: str) -> Loaded:
         stats.count(stats.HISTORY_LOADS)
-        return await self._journal.load(instance_id)
+        got = await self._hub.history.load_history(instance_id)
+        return Loaded(list(got.events), got.etag, summarize(got.events))
 
     async def _plan(
         self, kind: InstanceKind, instance_id: str, loaded: Loaded, messages: Sequence[TaskMessage]
@@ -184,7 +167,14 @@ class EpisodePipeline:
     async def _commit(
         self, instance_id: str, loaded: Loaded, decision: Decision, began: int
     ) -> Awaitable[None]:
-        etag = await self._journal.commit(instance_id, loaded, decision)
+        etag = await self._hub.history.commit(
+            instance_id,
+            decision.execution_id,
+            decision.new_events,
+            expected_etag=loaded.etag,
+            start_seq=decision.start_seq,
+            replace_execution=decision.replaced,
+        )
         if decision.trace is not None:
             # Committed: this episode's work happened exactly once, whatever follows.
             try:
@@ -194,9 +184,7 @@ class EpisodePipeline:
                             exc_info=True)
         crash_point("after_commit")
         live = loaded.session
-        write_row = not self._journal.writes_row and (
-            live is None or live.written != decision.visible
-        )
+        write_row = live is None or live.written != decision.visible
         if decision.live is not None:
             full = decision.full_history
             self._cache.put(
@@ -206,9 +194,7 @@ class EpisodePipeline:
         else:
             self._cache.drop(instance_id)
         before = self._tails.get(instance_id)
-        tail = asyncio.ensure_future(
-            self._tail(instance_id, decision, etag, write_row, before)
-        )
+        tail = asyncio.ensure_future(self._tail(instance_id, decision, write_row, before))
         self._tails[instance_id] = tail
         tail.add_done_callback(lambda t: self._forget_tail(instance_id, t))
         return tail
@@ -217,46 +203,27 @@ class EpisodePipeline:
         self,
         instance_id: str,
         decision: Decision,
-        etag: str,
         write_row: bool,
         before: asyncio.Future[None] | None,
     ) -> None:
         """Send what the episode decided and write the row, after the row writes of the
         instance's earlier tails (so the row never goes back to an older state)."""
 
-        earlier_sent = True
-
         async def row() -> None:
-            nonlocal earlier_sent
             if before is not None:
-                (result,) = await asyncio.gather(before, return_exceptions=True)
-                earlier_sent = not isinstance(result, BaseException)
+                await asyncio.gather(before, return_exceptions=True)
             if write_row:
                 await self._rows.write(instance_id, decision.row)
 
-        # Independent of the sends: a crash between them is repaired like any other crash
-        # after the commit (redelivery re-sends the outbox and fixes the row).
-        try:
-            await asyncio.gather(self._sender.send_all(decision.outbound), row())
-        except BaseException:
-            # The next episode reads what is left to send, and sends it.
-            self._cache.drop(instance_id)
-            self._journal.unsent(instance_id, etag)
-            raise
-        crash_point("after_send")
-        # What is confirmed includes what earlier episodes carried forward, so only once
-        # their sends succeeded too.
-        if not earlier_sent:
-            self._journal.unsent(instance_id, etag)
+        if decision.row_after_sends:
+            await self._sender.send_all(decision.outbound)
+            crash_point("after_send")
+            await row()
         else:
-            kept = self._journal.sent(instance_id, decision, etag, self._cache.rebase,
-                                      lambda: instance_id not in self._running)
-            if kept is not None:
-                self._cache.rebase(instance_id, etag, etag, kept)
-
-    async def close(self) -> None:
-        """Let the journal drop or finish what it writes behind the episodes."""
-        await self._journal.close()
+            # Independent of the sends: a crash between them is repaired like any other
+            # crash after the commit (redelivery re-sends the outbox and fixes the row).
+            await asyncio.gather(self._sender.send_all(decision.outbound), row())
+            crash_point("after_send")
 
     def _forget_tail(self, instance_id: str, tail: asyncio.Future[None]) -> None:
         if self._tails.get(instance_id) is tail:

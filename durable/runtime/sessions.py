@@ -46,16 +46,6 @@ class SessionCache:
         self._items[instance_id] = live
         self._evict()
 
-    def rebase(
-        self, instance_id: str, etag: str, new_etag: str, history: list[HistoryEvent]
-    ) -> None:
-        """Keep the session current after what followed its commit (an entity's messages
-        sent, its row confirmed), unless a later episode replaced it meanwhile."""
-        live = self._items.get(instance_id)
-        if live is not None and live.etag == etag:
-            live.etag = new_etag
-            live.history = history
-
     def drop(self, instance_id: str) -> None:
         self._items.pop(instance_id, None)
 

@@ -22,7 +22,6 @@ from durable.runtime.entities import EntityKind
 from durable.runtime.faults import crash_point
 from durable.runtime.http_activity import HttpActivity
 from durable.runtime.instance_rows import InstanceRows
-from durable.runtime.journals import EntityRowJournal, HistoryJournal
 from durable.runtime.local import LocalDelivery
 from durable.runtime.orchestrations import OrchestrationKind
 from durable.runtime.outbox import Outbound
@@ -83,12 +82,12 @@ class DurableWorker:
         )
         # One pipeline per kind of instance, each with its host.json concurrency limit.
         self.episodes = EpisodePipeline(
-            hub, lambda _iid: orchestrations, HistoryJournal(hub.history), self.sender, rows,
-            time, self.sessions, settings.max_concurrent_orchestrator_functions,
+            hub, lambda _iid: orchestrations, self.sender, rows, time, self.sessions,
+            settings.max_concurrent_orchestrator_functions,
         )
         self.entity_batches = EpisodePipeline(
-            hub, lambda _iid: entities, EntityRowJournal(hub.instances), self.sender, rows,
-            time, self.sessions, settings.max_concurrent_entity_functions,
+            hub, lambda _iid: entities, self.sender, rows, time, self.sessions,
+            settings.max_concurrent_entity_functions,
         )
         self._coalescer = EpisodeCoalescer(self._run_episode)
         self._registry = functions
@@ -192,6 +191,4 @@ class DurableWorker:
         if self.sender.local is not None:
             await self.sender.local.close()
         await self._coalescer.close()
-        await self.entity_batches.close()
-        await self.episodes.close()
         await self.hub.close()

@@ -27,7 +27,7 @@ from durable.storage.large_payloads import BLOB_NAME_SUFFIX, LargePayloadStore
 from durable.storage.names import blob_prefix, escape_key, unescape_key
 from durable.storage.transport import storage_call
 
-_PAYLOAD_COLUMNS = ("Input", "Output", "CustomStatus", "Tags", "Outbox")
+_PAYLOAD_COLUMNS = ("Input", "Output", "CustomStatus", "Tags")
 # (record attribute, column). Status, tags and times get converted; the rest are as stored.
 _COLUMNS: tuple[tuple[str, str], ...] = (
     ("execution_id", "ExecutionId"),
@@ -44,10 +44,7 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("generation", "Generation"),
     ("tags", "Tags"),
     ("task_hub_name", "TaskHubName"),
-    ("outbox", "Outbox"),
 )
-# Left out when a read does not ask for the input (status queries).
-_INPUT_COLUMNS = ("Input", "Outbox")
 MAX_PAGE_SIZE = 1000
 
 
@@ -320,8 +317,8 @@ def _with_name_prefix(
 
 
 def _columns_without_input() -> list[str]:
-    columns = ["PartitionKey", "RowKey"] + [c for _, c in _COLUMNS if c not in _INPUT_COLUMNS]
-    return columns + [c + BLOB_NAME_SUFFIX for c in _PAYLOAD_COLUMNS if c not in _INPUT_COLUMNS]
+    columns = ["PartitionKey", "RowKey"] + [c for _, c in _COLUMNS if c != "Input"]
+    return columns + [c + BLOB_NAME_SUFFIX for c in _PAYLOAD_COLUMNS if c != "Input"]
 
 
 def _filter(

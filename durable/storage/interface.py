@@ -48,8 +48,6 @@ class InstanceRecord:
     generation: int = 0
     tags: dict[str, str] | None = None
     task_hub_name: str | None = None
-    # An entity's messages not yet known to be sent (JSON; see runtime/entity_journal.py).
-    outbox: str | None = None
     etag: str | None = None
 
 
@@ -70,8 +68,6 @@ class InstanceUpdate:
     scheduled_start_time: datetime | None = None
     generation: int | None = None
     tags: dict[str, str] | None = None
-    # "" clears an entity's outbox once its messages are sent.
-    outbox: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import pytest
 
 import durable as df
 from durable.core.entity_state import SchedulerState
+from durable.core.history import EventType
 from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.storage.settings import TaskHubSettings
 from tests.integration import entity_functions
@@ -212,29 +213,14 @@ async def test_clean_entity_storage_releases_orphaned_locks_and_removes_empties(
         await reaches(r, account, 1)
 
 
-async def test_an_entity_is_its_instances_row(settings: TaskHubSettings) -> None:
-    """Each batch replaces the row, which holds the scheduler state where Durable Functions
-    keeps it; the messages a batch sends stay in Outbox until they are known to be sent,
-    and no History rows are written for an entity."""
+async def test_history_of_an_entity_is_its_last_batch(settings: TaskHubSettings) -> None:
     async with running_hub(settings) as r:
         entity = df.EntityId("tally", "hist")
-        batches = set()
         for i in range(3):
             await r.client.signal_entity(entity, "add", 1)
             await reaches(r, entity, i + 1)
-            row = await r.hub.instances.get(str(entity))
-            assert row is not None and row.execution_id
-            batches.add(row.execution_id)
-        assert len(batches) == 3
-        assert row.name == "@tally" and row.runtime_status is S.Running
-        assert json.loads(SchedulerState.from_json(row.input).state or "") == 3
-        assert row.outbox == ""  # signals alone send nothing
-        iid = await r.client.start_new("ent_add_twice", client_input="hist")
-        await wait_for_status(r.client, iid)
-
-        async def confirmed() -> bool:
-            got = await r.hub.instances.get(str(entity))
-            return got is not None and got.outbox == ""
-
-        await poll_until(confirmed)
-        assert (await r.hub.history.load_history(str(entity))).events == []
+        events = (await r.hub.history.load_history(str(entity))).events
+        kinds = [e.event_type for e in events]
+        assert kinds[:2] == [EventType.OrchestratorStarted, EventType.ExecutionStarted]
+        assert kinds[-1] is EventType.OrchestratorCompleted
+        assert json.loads(SchedulerState.from_json(events[1].input).state or "") == 3
