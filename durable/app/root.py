@@ -111,10 +111,12 @@ class DurableProcess:
         async def hub() -> TaskHub:
             return await self.task_hub(settings)
 
+        key = hub_key(settings)
+
         async def deliver(message: TaskMessage) -> bool:
             # A start from this process runs on this process's worker of the hub, if it
             # has one: no queue round trip, and no wait for a poll.
-            worker = self._state().workers.get(hub_key(settings))
+            worker = self._state().workers.get(key)
             if worker is None:
                 return False
             await worker.deliver(message)

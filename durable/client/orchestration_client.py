@@ -38,7 +38,7 @@ from durable.client.status import (
     PurgeHistoryResult,
     status_from_record,
 )
-from durable.client.traced_sends import send_event, send_start
+from durable.client.traced_sends import Deliver, send_event, send_start
 from durable.core import serialization
 from durable.core.entities import is_entity_id
 from durable.core.history import EventType, HistoryEvent
@@ -64,8 +64,6 @@ __all__ = ["DurableOrchestrationClient"]
 PURGE_CONCURRENCY = 16
 HubSource = Callable[[], Awaitable[TaskHub]]
 ClientSource = Callable[[str | None, str | None], "DurableOrchestrationClient"]
-# Hands a message to this process's worker of the hub; False when it has none.
-Deliver = Callable[[TaskMessage], Awaitable[bool]]
 
 
 class DurableOrchestrationClient(EntityOperations, TaskHubViews):

@@ -13,11 +13,14 @@ from durable.core.messages import TaskMessage
 from durable.runtime import tracing
 from durable.storage.interface import TaskHubStorage
 
+# Hands a message to this process's worker of the hub; False when it has none.
+Deliver = Callable[[TaskMessage], Awaitable[bool]]
+
 
 async def send_start(
     hub: TaskHubStorage,
     message: TaskMessage,
-    deliver: Callable[[TaskMessage], Awaitable[bool]] | None = None,
+    deliver: Deliver | None = None,
 ) -> None:
     """Send the ExecutionStarted message (`deliver` hands it to this process's worker when
     it has one). While tracing is on, it is sent inside Durable Task's
