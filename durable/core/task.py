@@ -215,14 +215,19 @@ class WhenAllTask(CompoundTask[list[Any]]):
     """
 
     def __init__(self, children: Sequence[Task[Any]]) -> None:
+        children = list(children)
+        # Children not yet done, counted down by their callbacks (which the base class may
+        # call at once, for children already done): a fan-in of N is O(N), not O(N^2).
+        self._unfinished = len(children)
         super().__init__(children)
         if not self.children:
             self._set_result([])
 
     def _on_child_done(self, child: Task[Any]) -> None:
+        self._unfinished -= 1
         if child.is_faulted and child.exception is not None:
             self._set_exception(child.exception)
-        elif all(c.is_completed for c in self.children):
+        elif self._unfinished == 0:
             self._set_result([c._value for c in self.children])
 
     def _describe(self) -> str:

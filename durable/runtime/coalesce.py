@@ -45,7 +45,9 @@ class EpisodeCoalescer:
         q.users += 1
         try:
             async with q.lock:
-                if not done.done():
+                # An earlier batch may have taken this message: its future is settled only
+                # after that batch's tail, so look at what is left rather than at the future.
+                if q.pending and not done.done():
                     batch, q.pending = q.pending, []
                     await self._run_batch(message.instance_id, batch)
             await done

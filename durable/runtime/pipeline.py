@@ -65,8 +65,8 @@ class EpisodePipeline:
         self._clock = clock
         self._cache = cache
         self._limit = asyncio.Semaphore(max_concurrency)
-        # The latest tail of each instance whose tail is still running.
-        self._tails: dict[str, asyncio.Future[None]] = {}
+        # The latest row write of each instance whose row write is still to finish.
+        self._rows_written: dict[str, asyncio.Future[None]] = {}
 
     async def run(
         self, instance_id: str, messages: list[TaskMessage]
@@ -95,6 +95,7 @@ class EpisodePipeline:
         kind = self._kind_of(instance_id)
         stats.count(stats.EPISODES)
         loaded = self._cached(instance_id)
+        cached = loaded.session if loaded is not None else None
         if loaded is not None:
             stats.count(stats.SESSION_HITS)
         elif optimistic and kind.assumes_new(messages):
@@ -118,6 +119,11 @@ class EpisodePipeline:
         if plan.runs:
             decision = await kind.decide(instance_id, loaded, plan, self._clock.now())
             return await self._commit(instance_id, loaded, decision, began)
+        if cached is not None and cached.etag == loaded.etag:
+            # Nothing was committed (every message a duplicate, or deferred), and history is
+            # as the session knew it: it stays live. Losing it would make the next episode
+            # read the whole history again, which for a large fan-in is most of its cost.
+            self._cache.put(instance_id, cached)
         return None
 
     def _cached(self, instance_id: str) -> Loaded | None:
@@ -193,38 +199,49 @@ class EpisodePipeline:
             )
         else:
             self._cache.drop(instance_id)
-        before = self._tails.get(instance_id)
-        tail = asyncio.ensure_future(self._tail(instance_id, decision, write_row, before))
-        self._tails[instance_id] = tail
-        tail.add_done_callback(lambda t: self._forget_tail(instance_id, t))
-        return tail
+        before = self._rows_written.get(instance_id)
+        sends = asyncio.ensure_future(self._sender.send_all(decision.outbound))
+        row = asyncio.ensure_future(self._row(instance_id, decision, write_row, before, sends))
+        self._rows_written[instance_id] = row
+        row.add_done_callback(lambda t: self._forget_row(instance_id, t))
+        return asyncio.ensure_future(self._tail(sends, row, decision.row_after_sends))
 
-    async def _tail(
+    async def _row(
         self,
         instance_id: str,
         decision: Decision,
         write_row: bool,
         before: asyncio.Future[None] | None,
+        sends: asyncio.Future[None],
     ) -> None:
-        """Send what the episode decided and write the row, after the row writes of the
-        instance's earlier tails (so the row never goes back to an older state)."""
-
-        async def row() -> None:
-            if before is not None:
-                await asyncio.gather(before, return_exceptions=True)
-            if write_row:
-                await self._rows.write(instance_id, decision.row)
-
+        """Write the row after the row writes of the instance's earlier tails (so the row
+        never goes back to an older state), and after this episode's sends when the
+        decision asks for it. Only the rows are chained: an episode's messages are not held
+        back by an earlier episode's sends, so a fan-in's completions are acknowledged (and
+        their queued copies deleted) as soon as their own episode's work items are out."""
         if decision.row_after_sends:
-            await self._sender.send_all(decision.outbound)
+            await sends
             crash_point("after_send")
-            await row()
-        else:
-            # Independent of the sends: a crash between them is repaired like any other
-            # crash after the commit (redelivery re-sends the outbox and fixes the row).
-            await asyncio.gather(self._sender.send_all(decision.outbound), row())
+        if before is not None:
+            await asyncio.gather(before, return_exceptions=True)
+        if write_row:
+            await self._rows.write(instance_id, decision.row)
+
+    @staticmethod
+    async def _tail(
+        sends: asyncio.Future[None], row: asyncio.Future[None], row_after_sends: bool
+    ) -> None:
+        """The episode's sends and row: both must be done before its messages are deleted.
+        Independent of each other unless the row must follow the sends: a crash between
+        them is repaired like any other crash after the commit (redelivery re-sends the
+        outbox and fixes the row)."""
+        results = await asyncio.gather(sends, row, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        if not row_after_sends:
             crash_point("after_send")
 
-    def _forget_tail(self, instance_id: str, tail: asyncio.Future[None]) -> None:
-        if self._tails.get(instance_id) is tail:
-            del self._tails[instance_id]
+    def _forget_row(self, instance_id: str, row: asyncio.Future[None]) -> None:
+        if self._rows_written.get(instance_id) is row:
+            del self._rows_written[instance_id]

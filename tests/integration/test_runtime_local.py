@@ -74,3 +74,96 @@ async def test_backlogged_activities_are_taken_from_the_queue(
     assert st.output == sum(range(12))
     assert taken, "backlogged work items should have been taken from the queue"
     assert orchestrations.steal_runs == {i: 1 for i in range(12)}
+
+
+async def test_an_episode_of_duplicates_keeps_the_live_session(
+    connection_string: str, hub_name: str
+) -> None:
+    """A redelivered message commits nothing; the live session must survive it, or the
+    instance's next episode reads its whole history again (for a large fan-in, most of the
+    episode's cost)."""
+    from datetime import UTC, datetime
+
+    from durable.core.events import event_raised
+    from durable.runtime import stats
+
+    settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
+    async with running_hub(settings) as r:
+        iid = await r.client.start_new("wait_event")
+        await wait_for_status(r.client, iid, (S.Running,))
+        queues = r.worker.hub.queues
+
+        def raised(message_id: str, name: str) -> TaskMessage:
+            event = event_raised(datetime.now(UTC), name=name, input='"ok"')
+            return TaskMessage(message_id, iid, event)
+
+        other = await queues.encode(raised("m-other", "other"))
+        before = stats.snapshot()
+        await r.worker.on_control_message(other)
+        await r.worker.on_control_message(other)  # a redelivery: nothing to commit
+        await r.worker.on_control_message(await queues.encode(raised("m-approval", "approval")))
+        after = stats.snapshot()
+        st = await wait_for_status(r.client, iid)
+    assert st.runtime_status is S.Completed and st.output == "ok"
+
+    def spent(key: str) -> int:
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert spent(stats.EPISODES) == 3
+    # The duplicate is judged on freshly read history (one read); the other two use the
+    # session, which the duplicate's episode left in place.
+    assert spent(stats.HISTORY_LOADS) == 1
+    assert spent(stats.SESSION_HITS) == 3
+
+
+async def test_an_episode_is_acknowledged_without_waiting_for_an_earlier_episodes_sends(
+    connection_string: str, hub_name: str
+) -> None:
+    """Only row writes are chained between an instance's tails: while one episode's sends
+    are still going out (a fan-out's thousand work items), the next episode's messages are
+    acknowledged once its own sends and row are done."""
+    import asyncio
+    from collections.abc import Sequence
+    from datetime import UTC, datetime
+
+    from durable.core.events import event_raised
+    from durable.runtime.outbox import Outbound
+
+    settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
+    async with running_hub(settings) as r:
+        iid = await r.client.start_new("wait_event")
+        await wait_for_status(r.client, iid, (S.Running,))
+        pipeline = r.worker.episodes
+        real_send_all = pipeline._sender.send_all
+        reached, release = asyncio.Event(), asyncio.Event()
+
+        class HeldSender:
+            def __getattr__(self, name: str) -> object:
+                return getattr(pipeline_sender, name)
+
+            async def send_all(self, outbound: Sequence[Outbound]) -> None:
+                if not reached.is_set():
+                    reached.set()
+                    await release.wait()
+                await real_send_all(outbound)
+
+        pipeline_sender = pipeline._sender
+        pipeline._sender = HeldSender()  # type: ignore[assignment]
+        queues = r.worker.hub.queues
+
+        async def body(message_id: str, name: str) -> str:
+            event = event_raised(datetime.now(UTC), name=name, input='"ok"')
+            return await queues.encode(TaskMessage(message_id, iid, event))
+
+        first = asyncio.create_task(r.worker.on_control_message(await body("m-1", "other")))
+        await asyncio.wait_for(reached.wait(), 10)
+        # The first episode's sends are held; the second episode still completes.
+        await asyncio.wait_for(
+            r.worker.on_control_message(await body("m-2", "approval")), 10
+        )
+        assert not first.done()
+        release.set()
+        await asyncio.wait_for(first, 10)
+        pipeline._sender = pipeline_sender
+        st = await wait_for_status(r.client, iid)
+    assert st.runtime_status is S.Completed and st.output == "ok"

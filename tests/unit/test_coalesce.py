@@ -53,3 +53,35 @@ async def test_instances_run_independently_and_failures_reach_every_message() ->
         with pytest.raises(ConnectionError):
             await task
     assert "good" in seen and "bad" in seen
+
+
+async def test_a_message_taken_by_an_earlier_batch_runs_no_empty_episode() -> None:
+    # Futures are settled only when a batch's tail is done, which may be after the next
+    # batch took the lock: a message already taken must not start an episode of nothing
+    # (for a live session that cost a whole history read).
+    batches: list[list[str]] = []
+    tails: list[asyncio.Future[None]] = []
+    committed = asyncio.Event()
+
+    async def run(instance_id: str, messages: list[TaskMessage]) -> asyncio.Future[None]:
+        batches.append([m.message_id for m in messages])
+        await committed.wait()
+        tail: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        tails.append(tail)
+        return tail
+
+    coalescer = EpisodeCoalescer(run)
+    tasks = [asyncio.create_task(coalescer.submit(message("a", i))) for i in range(4)]
+    while not batches:
+        await asyncio.sleep(0)
+    committed.set()
+    while len(tails) < 2:
+        await asyncio.sleep(0)
+    for _ in range(20):  # let every waiter take the lock in turn
+        await asyncio.sleep(0)
+    assert batches == [["a-0"], ["a-1", "a-2", "a-3"]]
+    assert not any(task.done() for task in tasks)  # each waits for its own batch's tail
+    for tail in tails:
+        tail.set_result(None)
+    await asyncio.gather(*tasks)
+    assert batches == [["a-0"], ["a-1", "a-2", "a-3"]]
