@@ -287,6 +287,14 @@ class HostPool:
                     h.output[-3000:] for h in dead or self.hosts))
             await asyncio.sleep(0.2)
 
+    async def settle(self, timeout: float = 120.0) -> None:
+        """Wait until every host still alive is ready (dead ones are reported elsewhere)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not all(
+            self.is_ready(h) for h in self.hosts if h.process.poll() is None
+        ):
+            await asyncio.sleep(0.2)
+
     def kill_one(self) -> bool:
         ready = [h for h in self.hosts if self.is_ready(h)]
         if not ready:
@@ -362,6 +370,9 @@ class ChaosRun:
                 await starter
             await self._wait_queues_empty(deadline=time.monotonic() + 120)
             self.report.host_problems += self.pool.unexpected_exits()
+            # A replacement started by the last kill may still be importing the app, before
+            # its SIGTERM handler exists: what is checked is the stop of running hosts.
+            await self.pool.settle()
             codes = self.pool.stop()
             if any(c != 0 for c in codes):
                 self.report.host_problems.append(f"graceful stop exit codes {codes}")

@@ -3,13 +3,14 @@
 A Functions host hands each queue message to its own invocation. Invocations for one instance
 that are in flight together are folded into one episode here (one replay, one commit), as
 Durable Task batches a fan-in; each invocation still returns only once its own message is
-committed and the episode's messages are sent, so the host deletes no message before its
-effect is durable.
+committed, so the host deletes no message before its effect is durable; at least one of
+the episode's invocations (see `Tail`) returns only once the episode's messages are sent
+too, so a crash before then is repaired by that message's redelivery.
 
 An episode has two parts: up to its commit, which must not overlap the instance's next
 episode, and its tail (sending what it decided, writing the Instances row), which may. The
-instance is free for the next episode as soon as the commit is done; the invocations wait
-for the tail. A step of a workflow then does not wait for the previous step's queue writes.
+instance is free for the next episode as soon as the commit is done; the held invocations
+wait for the tail. A step of a workflow then does not wait for the previous step's queue writes.
 """
 
 from __future__ import annotations
@@ -20,8 +21,23 @@ from dataclasses import dataclass, field
 
 from durable.core.messages import TaskMessage
 
+
+@dataclass(frozen=True)
+class Tail:
+    """What is left of an episode after its commit, and which of its messages wait for it.
+
+    `held` names the messages acknowledged only once `done` is; the others are acknowledged
+    at once (None: all of them wait). Holding one message back is enough for recovery: its
+    redelivery after a crash re-sends the whole episode's outbox. Acknowledging the rest at
+    the commit keeps a fan-in's queued copies short-lived, which keeps the queues small.
+    """
+
+    done: Awaitable[None]
+    held: frozenset[str] | None = None
+
+
 # Runs an episode up to its commit; returns its tail (None: nothing left to do).
-EpisodeRunner = Callable[[str, list[TaskMessage]], Awaitable["Awaitable[None] | None"]]
+EpisodeRunner = Callable[[str, list[TaskMessage]], Awaitable[Tail | None]]
 
 
 @dataclass
@@ -75,9 +91,12 @@ class EpisodeCoalescer:
         if tail is None:
             _succeed(futures)
             return
-        task = asyncio.ensure_future(tail)
+        held = tail.held
+        waiting = [fut for m, fut in batch if held is None or m.message_id in held]
+        _succeed([fut for m, fut in batch if not (held is None or m.message_id in held)])
+        task = asyncio.ensure_future(tail.done)
         self._tails.add(task)
-        task.add_done_callback(lambda t: self._finished(t, futures))
+        task.add_done_callback(lambda t: self._finished(t, waiting))
 
     def _finished(self, tail: asyncio.Task[None], futures: list[asyncio.Future[None]]) -> None:
         self._tails.discard(tail)

@@ -72,6 +72,11 @@ class Recovery:
 class InstanceKind(Protocol):
     """Planning and deciding for one kind of instance (orchestration, entity)."""
 
+    # Whether an episode's messages may be acknowledged once its commit is durable, all but
+    # one (the anchor), which waits for the tail: the anchor's redelivery after a crash
+    # re-sends the whole episode's outbox. False: every message waits for the tail.
+    acks_at_commit: bool
+
     def assumes_new(self, messages: Sequence[TaskMessage]) -> bool:
         """Whether the batch almost surely addresses an instance with no history yet, so
         the pipeline may skip the read and let the commit prove it."""

@@ -34,6 +34,9 @@ _KEPT_LIVE = frozenset({OrchestrationRuntimeStatus.Running, OrchestrationRuntime
 class OrchestrationKind:
     """The orchestration half of the pipeline's `InstanceKind` interface."""
 
+    # Any applied message's redelivery makes `recover` re-send its episode's outbox.
+    acks_at_commit = True
+
     def __init__(
         self,
         registry: DurableRegistry,

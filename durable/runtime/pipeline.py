@@ -31,6 +31,7 @@ from durable.core.messages import TaskMessage
 from durable.errors import HistoryConflictError
 from durable.runtime import stats
 from durable.runtime.clock import Clock
+from durable.runtime.coalesce import Tail
 from durable.runtime.faults import crash_point
 from durable.runtime.instance_rows import InstanceRows
 from durable.runtime.kinds import Decision, InstanceKind, Loaded
@@ -68,9 +69,7 @@ class EpisodePipeline:
         # The latest row write of each instance whose row write is still to finish.
         self._rows_written: dict[str, asyncio.Future[None]] = {}
 
-    async def run(
-        self, instance_id: str, messages: list[TaskMessage]
-    ) -> Awaitable[None] | None:
+    async def run(self, instance_id: str, messages: list[TaskMessage]) -> Tail | None:
         """Apply `messages` to the instance, retrying on ETag conflicts until it commits;
         the episode's tail (sends, row) to await before the messages may be deleted."""
         async with self._limit:
@@ -90,7 +89,7 @@ class EpisodePipeline:
 
     async def _episode(
         self, instance_id: str, messages: list[TaskMessage], optimistic: bool
-    ) -> Awaitable[None] | None:
+    ) -> Tail | None:
         began = time.time_ns()
         kind = self._kind_of(instance_id)
         stats.count(stats.EPISODES)
@@ -118,7 +117,11 @@ class EpisodePipeline:
             await self._sender.defer(plan.defer, plan.defer_delay)
         if plan.runs:
             decision = await kind.decide(instance_id, loaded, plan, self._clock.now())
-            return await self._commit(instance_id, loaded, decision, began)
+            done = await self._commit(instance_id, loaded, decision, began)
+            if not kind.acks_at_commit:
+                return Tail(done)
+            anchor = plan.start if plan.start is not None else plan.apply[0]
+            return Tail(done, frozenset({anchor.message_id}))
         if cached is not None and cached.etag == loaded.etag:
             # Nothing was committed (every message a duplicate, or deferred), and history is
             # as the session knew it: it stays live. Losing it would make the next episode

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from datetime import timedelta
 
 from durable.core.entities import is_entity_id
@@ -17,7 +16,7 @@ from durable.core.messages import TaskMessage
 from durable.core.registry import DurableRegistry
 from durable.runtime.activities import run_activity
 from durable.runtime.clock import Clock
-from durable.runtime.coalesce import EpisodeCoalescer
+from durable.runtime.coalesce import EpisodeCoalescer, Tail
 from durable.runtime.entities import EntityKind
 from durable.runtime.faults import crash_point
 from durable.runtime.http_activity import HttpActivity
@@ -110,7 +109,7 @@ class DurableWorker:
 
     async def _run_episode(
         self, instance_id: str, messages: list[TaskMessage]
-    ) -> Awaitable[None] | None:
+    ) -> Tail | None:
         pipeline = self.entity_batches if is_entity_id(instance_id) else self.episodes
         return await pipeline.run(instance_id, messages)
 

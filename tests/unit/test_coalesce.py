@@ -9,7 +9,7 @@ import pytest
 
 from durable.core.history import EventType, HistoryEvent
 from durable.core.messages import TaskMessage
-from durable.runtime.coalesce import EpisodeCoalescer
+from durable.runtime.coalesce import EpisodeCoalescer, Tail
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -63,12 +63,12 @@ async def test_a_message_taken_by_an_earlier_batch_runs_no_empty_episode() -> No
     tails: list[asyncio.Future[None]] = []
     committed = asyncio.Event()
 
-    async def run(instance_id: str, messages: list[TaskMessage]) -> asyncio.Future[None]:
+    async def run(instance_id: str, messages: list[TaskMessage]) -> Tail:
         batches.append([m.message_id for m in messages])
         await committed.wait()
         tail: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         tails.append(tail)
-        return tail
+        return Tail(tail)
 
     coalescer = EpisodeCoalescer(run)
     tasks = [asyncio.create_task(coalescer.submit(message("a", i))) for i in range(4)]
@@ -85,3 +85,28 @@ async def test_a_message_taken_by_an_earlier_batch_runs_no_empty_episode() -> No
         tail.set_result(None)
     await asyncio.gather(*tasks)
     assert batches == [["a-0"], ["a-1", "a-2", "a-3"]]
+
+
+async def test_only_the_held_messages_wait_for_the_tail() -> None:
+    # The others are acknowledged at the commit; the held one (the anchor whose
+    # redelivery would repair a crash in the tail) waits for the tail.
+    tail: asyncio.Future[None] | None = None
+    gate = asyncio.Event()
+
+    async def run(instance_id: str, messages: list[TaskMessage]) -> Tail:
+        nonlocal tail
+        await gate.wait()
+        tail = asyncio.get_running_loop().create_future()
+        return Tail(tail, frozenset({"a-1"}))
+
+    coalescer = EpisodeCoalescer(run)
+    first = asyncio.create_task(coalescer.submit(message("a", 0)))
+    await asyncio.sleep(0)
+    rest = {i: asyncio.create_task(coalescer.submit(message("a", i))) for i in (1, 2, 3)}
+    gate.set()
+    await first  # its own batch: not held
+    await asyncio.gather(rest[2], rest[3])
+    assert not rest[1].done()
+    assert tail is not None
+    tail.set_result(None)
+    await rest[1]
