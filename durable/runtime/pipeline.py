@@ -10,6 +10,8 @@ Order of effects (DESIGN.md invariants):
 A crash after 3 leaves the consumed messages visible again; their ids are in what was
 committed, so the next episode recognises them, re-sends the outbox of the episode that
 consumed them (same message ids; receivers de-duplicate) and repairs the Instances row.
+Since one such message is enough, an orchestration episode holds back only one (its anchor)
+until 4 and 5 are done and lets the others be deleted once 3 is (`Tail`).
 
 Steps 4 and 5 are the episode's tail: `run` returns once the commit is done (the instance may
 then have its next episode) and hands back the tail, which the consumed messages' invocations
