@@ -99,7 +99,7 @@ def area(path: str) -> str:
     if parts[0] == "azure":
         return "azure." + ".".join(parts[1:3] if parts[1] in ("storage", "data") else parts[1:2])
     if name.startswith("<frozen"):
-        return "python (import machinery)"
+        return "python (frozen stdlib modules: collections.abc, os, ...)"
     if "/" in name:
         return parts[0]
     return name.removesuffix(".py")
