@@ -53,9 +53,11 @@ _OUTBOX_TYPES = frozenset({EventType.EventSent, EventType.SubOrchestrationInstan
 class EntityKind:
     """The entity half of the pipeline's `InstanceKind` interface."""
 
-    # An entity batch's messages all wait for its tail: its recovery (`Plan.resend_last`)
-    # is built on every message of an unsent batch being redelivered.
-    acks_at_commit = False
+    @staticmethod
+    def held(plan: Plan, decision: Decision) -> frozenset[str] | None:
+        """None: an entity batch's messages all wait for its tail; its recovery
+        (`Plan.resend_last`) is built on every message of an unsent batch coming back."""
+        return None
 
     def __init__(
         self,

@@ -56,6 +56,9 @@ class Decision:
     # Write the row only once the sends are done, so that a row that names this
     # execution proves its outbox was sent (entities rely on it).
     row_after_sends: bool = False
+    # The row shows the instance finished: write it only after every earlier episode's
+    # tail, so that "finished" is never seen while an earlier episode's sends are pending.
+    final: bool = False
     # The spans of this episode, emitted once it is committed: `trace(start_ns, end_ns)`
     # (None: tracing is off).
     trace: Callable[[int, int], None] | None = None
@@ -72,10 +75,11 @@ class Recovery:
 class InstanceKind(Protocol):
     """Planning and deciding for one kind of instance (orchestration, entity)."""
 
-    # Whether an episode's messages may be acknowledged once its commit is durable, all but
-    # one (the anchor), which waits for the tail: the anchor's redelivery after a crash
-    # re-sends the whole episode's outbox. False: every message waits for the tail.
-    acks_at_commit: bool
+    def held(self, plan: Plan, decision: Decision) -> frozenset[str] | None:
+        """The ids of the episode's messages to acknowledge only once its tail is done; the
+        others are acknowledged once the commit is durable (None: all wait for the tail).
+        One held message whose redelivery re-sends the episode's outbox is enough."""
+        ...
 
     def assumes_new(self, messages: Sequence[TaskMessage]) -> bool:
         """Whether the batch almost surely addresses an instance with no history yet, so

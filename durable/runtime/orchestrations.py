@@ -18,7 +18,13 @@ from durable.runtime import tracing
 from durable.runtime.generations import EpisodeOutcome, run_generations
 from durable.runtime.kinds import Decision, Loaded, Recovery
 from durable.runtime.orchestration_spans import episode_trace
-from durable.runtime.outbox import DISPATCH_WINDOW, episode_outbound, episode_spans, still_awaited
+from durable.runtime.outbox import (
+    DISPATCH_WINDOW,
+    episode_outbound,
+    episode_spans,
+    recorded_ids,
+    still_awaited,
+)
 from durable.runtime.planning import Plan, RowLookup, has_start, plan_orchestration
 from durable.runtime.summary import summarize
 from durable.runtime.version_gate import VersionGate
@@ -31,11 +37,27 @@ MAX_GENERATIONS_PER_EPISODE = 100
 _KEPT_LIVE = frozenset({OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended})
 
 
+_ACTIVITY_RESULTS = frozenset({EventType.TaskCompleted, EventType.TaskFailed})
+_FINISHED = frozenset({OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed,
+                       OrchestrationRuntimeStatus.Terminated})
+
+
 class OrchestrationKind:
     """The orchestration half of the pipeline's `InstanceKind` interface."""
 
-    # Any applied message's redelivery makes `recover` re-send its episode's outbox.
-    acks_at_commit = True
+    @staticmethod
+    def held(plan: Plan, decision: Decision) -> frozenset[str] | None:
+        """One message the commit recorded, so that its redelivery makes `recover` re-send
+        this episode's outbox. A message of the control queue is preferred to an activity's
+        result: a result handled in-process has only its work item queued, which would
+        have to run again before recovery. Nothing recorded: every message waits."""
+        recorded = recorded_ids(decision.new_events)
+        batch = ([plan.start] if plan.start is not None else []) + plan.apply
+        candidates = [m for m in batch if m.message_id in recorded]
+        if not candidates:
+            return None
+        direct = [m for m in candidates if m.event.event_type not in _ACTIVITY_RESULTS]
+        return frozenset({(direct or candidates)[0].message_id})
 
     def __init__(
         self,
@@ -105,6 +127,7 @@ class OrchestrationKind:
             row=episode_row(outcome, now),
             visible=(outcome.status, outcome.custom_status, outcome.execution_id),
             live=outcome.session if outcome.status in _KEPT_LIVE else None,
+            final=outcome.status in _FINISHED,
             trace=episode_trace(instance_id, self._hub_name, outcome) if tracing.active()
             else None,
         )

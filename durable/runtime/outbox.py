@@ -26,7 +26,7 @@ from datetime import datetime
 from durable.core.actions import ACTION_KINDS, Origin, child_execution_id
 
 __all__ = ["DISPATCH_WINDOW", "Outbound", "child_execution_id", "derive_outbound",
-           "episode_outbound", "episode_spans", "still_awaited"]
+           "episode_outbound", "episode_spans", "recorded_ids", "still_awaited"]
 from durable.core.history import (
     EventType,
     HistoryEvent,
@@ -194,6 +194,17 @@ def episode_spans(history: Sequence[HistoryEvent], message_ids: set[str]) -> lis
             found.append((start, min(end + 1, len(history))))
             taken = True
     return found
+
+
+def recorded_ids(events: Iterable[HistoryEvent]) -> set[str]:
+    """The ids of the messages these committed events record as consumed: the ones whose
+    redelivery `episode_spans` maps back to their episode."""
+    ids: set[str] = set()
+    for ev in events:
+        if ev.message_id:
+            ids.add(ev.message_id)
+        ids |= _consumed_ids(ev)
+    return ids
 
 
 def _consumed_ids(ev: HistoryEvent) -> set[str]:

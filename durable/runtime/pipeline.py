@@ -10,11 +10,12 @@ Order of effects (DESIGN.md invariants):
 A crash after 3 leaves the consumed messages visible again; their ids are in what was
 committed, so the next episode recognises them, re-sends the outbox of the episode that
 consumed them (same message ids; receivers de-duplicate) and repairs the Instances row.
-Since one such message is enough, an orchestration episode holds back only one (its anchor)
-until 4 and 5 are done and lets the others be deleted once 3 is (`Tail`).
+Since one such message is enough, an orchestration episode holds back only one that the
+commit recorded (`InstanceKind.held`) until 4 and 5 are done, and lets the others be
+deleted once 3 is (`Tail`).
 
 Steps 4 and 5 are the episode's tail: `run` returns once the commit is done (the instance may
-then have its next episode) and hands back the tail, which the consumed messages' invocations
+then have its next episode) and hands back the tail, which the held messages' invocations
 wait for. Tails of one instance write its row in the order of their commits.
 
 What differs between kinds of instance (orchestrations, entities) is behind `InstanceKind`;
@@ -68,8 +69,10 @@ class EpisodePipeline:
         self._clock = clock
         self._cache = cache
         self._limit = asyncio.Semaphore(max_concurrency)
-        # The latest row write of each instance whose row write is still to finish.
+        # Per instance, while pending: its latest row write, and a future done when all its
+        # episodes' rows and messages other than work items so far are.
         self._rows_written: dict[str, asyncio.Future[None]] = {}
+        self._messages_out: dict[str, asyncio.Future[None]] = {}
 
     async def run(self, instance_id: str, messages: list[TaskMessage]) -> Tail | None:
         """Apply `messages` to the instance, retrying on ETag conflicts until it commits;
@@ -120,10 +123,7 @@ class EpisodePipeline:
         if plan.runs:
             decision = await kind.decide(instance_id, loaded, plan, self._clock.now())
             done = await self._commit(instance_id, loaded, decision, began)
-            if not kind.acks_at_commit:
-                return Tail(done)
-            anchor = plan.start if plan.start is not None else plan.apply[0]
-            return Tail(done, frozenset({anchor.message_id}))
+            return Tail(done, kind.held(plan, decision))
         if cached is not None and cached.etag == loaded.etag:
             # Nothing was committed (every message a duplicate, or deferred), and history is
             # as the session knew it: it stays live. Losing it would make the next episode
@@ -205,10 +205,22 @@ class EpisodePipeline:
         else:
             self._cache.drop(instance_id)
         before = self._rows_written.get(instance_id)
-        sends = asyncio.ensure_future(self._sender.send_all(decision.outbound))
+        earlier = self._messages_out.get(instance_id)
+        if decision.final and earlier is not None:
+            before = earlier
+        # Work items apart: a finished instance's row waits for its earlier episodes'
+        # messages to other instances, but not for work items no one awaits any more.
+        messages = asyncio.ensure_future(self._sender.send_all(
+            [o for o in decision.outbound if not o.to_work_items]))
+        work_items = asyncio.ensure_future(self._sender.send_all(
+            [o for o in decision.outbound if o.to_work_items]))
+        sends = asyncio.ensure_future(_all_succeed(messages, work_items))
         row = asyncio.ensure_future(self._row(instance_id, decision, write_row, before, sends))
         self._rows_written[instance_id] = row
-        row.add_done_callback(lambda t: self._forget_row(instance_id, t))
+        row.add_done_callback(lambda t: _forget(self._rows_written, instance_id, t))
+        out = asyncio.ensure_future(_all_done(earlier, messages, row))
+        self._messages_out[instance_id] = out
+        out.add_done_callback(lambda t: _forget(self._messages_out, instance_id, t))
         return asyncio.ensure_future(self._tail(sends, row, decision.row_after_sends))
 
     async def _row(
@@ -219,11 +231,11 @@ class EpisodePipeline:
         before: asyncio.Future[None] | None,
         sends: asyncio.Future[None],
     ) -> None:
-        """Write the row after the row writes of the instance's earlier tails (so the row
-        never goes back to an older state), and after this episode's sends when the
-        decision asks for it. Only the rows are chained: an episode's messages are not held
-        back by an earlier episode's sends, so a fan-in's completions are acknowledged (and
-        their queued copies deleted) as soon as their own episode's work items are out."""
+        """Write the row after the row writes of the instance's earlier tails, so that it
+        never goes back to an older state; a row that shows the instance finished also
+        after their sends other than work items. Otherwise an episode's tail does not
+        wait for an earlier one's sends (up to a window of work items each). When the
+        decision asks for it, the row also waits for this episode's own sends."""
         if decision.row_after_sends:
             await sends
             crash_point("after_send")
@@ -240,13 +252,25 @@ class EpisodePipeline:
         Independent of each other unless the row must follow the sends: a crash between
         them is repaired like any other crash after the commit (redelivery re-sends the
         outbox and fixes the row)."""
-        results = await asyncio.gather(sends, row, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        await _all_succeed(sends, row)
         if not row_after_sends:
             crash_point("after_send")
 
-    def _forget_row(self, instance_id: str, row: asyncio.Future[None]) -> None:
-        if self._rows_written.get(instance_id) is row:
-            del self._rows_written[instance_id]
+
+async def _all_succeed(*futures: asyncio.Future[None]) -> None:
+    """Done when every one of `futures` is; raises the first error among them."""
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def _all_done(*futures: asyncio.Future[None] | None) -> None:
+    """Done when every one of `futures` is, whatever their outcomes."""
+    await asyncio.gather(*(f for f in futures if f is not None), return_exceptions=True)
+
+
+def _forget(latest: dict[str, asyncio.Future[None]], instance_id: str,
+            done: asyncio.Future[None]) -> None:
+    if latest.get(instance_id) is done:
+        del latest[instance_id]

@@ -119,9 +119,9 @@ async def test_an_episode_of_duplicates_keeps_the_live_session(
 async def test_an_episode_is_acknowledged_without_waiting_for_an_earlier_episodes_sends(
     connection_string: str, hub_name: str
 ) -> None:
-    """Only row writes are chained between an instance's tails: while one episode's sends
-    are still going out (a fan-out's thousand work items), the next episode's messages are
-    acknowledged once its own sends and row are done."""
+    """While one episode's sends are still going out (a fan-out's thousand work items), the
+    next episode's messages are acknowledged once its own sends and row are done; only a row
+    that shows the instance finished waits for the earlier sends."""
     import asyncio
     from collections.abc import Sequence
     from datetime import UTC, datetime
@@ -159,11 +159,19 @@ async def test_an_episode_is_acknowledged_without_waiting_for_an_earlier_episode
         await asyncio.wait_for(reached.wait(), 10)
         # The first episode's sends are held; the second episode still completes.
         await asyncio.wait_for(
-            r.worker.on_control_message(await body("m-2", "approval")), 10
+            r.worker.on_control_message(await body("m-2", "another")), 10
         )
         assert not first.done()
+        # An episode that finishes the instance commits, but its row does not say so while
+        # an earlier episode's sends are still pending.
+        last = asyncio.create_task(r.worker.on_control_message(await body("m-3", "approval")))
+        for _ in range(20):
+            await asyncio.sleep(0.05)
+            st = await r.client.get_status(iid)
+            assert st is not None and st.runtime_status is S.Running
+        assert not last.done()
         release.set()
-        await asyncio.wait_for(first, 10)
+        await asyncio.wait_for(asyncio.gather(first, last), 10)
         pipeline._sender = pipeline_sender
         st = await wait_for_status(r.client, iid)
     assert st.runtime_status is S.Completed and st.output == "ok"
