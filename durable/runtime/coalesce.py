@@ -91,9 +91,12 @@ class EpisodeCoalescer:
         if tail is None:
             _succeed(futures)
             return
-        held = tail.held
-        waiting = [fut for m, fut in batch if held is None or m.message_id in held]
-        _succeed([fut for m, fut in batch if not (held is None or m.message_id in held)])
+        waiting: list[asyncio.Future[None]] = []
+        settled: list[asyncio.Future[None]] = []
+        for m, fut in batch:
+            held = tail.held is None or m.message_id in tail.held
+            (waiting if held else settled).append(fut)
+        _succeed(settled)
         task = asyncio.ensure_future(tail.done)
         self._tails.add(task)
         task.add_done_callback(lambda t: self._finished(t, waiting))

@@ -53,12 +53,6 @@ _OUTBOX_TYPES = frozenset({EventType.EventSent, EventType.SubOrchestrationInstan
 class EntityKind:
     """The entity half of the pipeline's `InstanceKind` interface."""
 
-    @staticmethod
-    def held(plan: Plan, decision: Decision) -> frozenset[str] | None:
-        """None: an entity batch's messages all wait for its tail; its recovery
-        (`Plan.resend_last`) is built on every message of an unsent batch coming back."""
-        return None
-
     def __init__(
         self,
         registry: DurableRegistry,
@@ -78,6 +72,12 @@ class EntityKind:
         self._rollback = rollback
         self._reorder_window = reorder_window
         self._new_execution_id = new_execution_id
+
+    @staticmethod
+    def held(plan: Plan, decision: Decision) -> frozenset[str] | None:
+        """None: an entity batch's messages all wait for its tail; its recovery
+        (`Plan.resend_last`) is built on every message of an unsent batch coming back."""
+        return None
 
     def assumes_new(self, messages: Sequence[TaskMessage]) -> bool:
         """Entities are created by their first message; there is no start to assume by."""

@@ -57,7 +57,8 @@ class Decision:
     # execution proves its outbox was sent (entities rely on it).
     row_after_sends: bool = False
     # The row shows the instance finished: write it only after every earlier episode's
-    # tail, so that "finished" is never seen while an earlier episode's sends are pending.
+    # row and messages other than work items, so that "finished" is never seen while an
+    # earlier episode's messages to other instances are unsent.
     final: bool = False
     # The spans of this episode, emitted once it is committed: `trace(start_ns, end_ns)`
     # (None: tracing is off).

@@ -22,7 +22,7 @@ from durable.runtime.outbox import (
     DISPATCH_WINDOW,
     episode_outbound,
     episode_spans,
-    recorded_ids,
+    recovery_anchor,
     still_awaited,
 )
 from durable.runtime.planning import Plan, RowLookup, has_start, plan_orchestration
@@ -37,27 +37,8 @@ MAX_GENERATIONS_PER_EPISODE = 100
 _KEPT_LIVE = frozenset({OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended})
 
 
-_ACTIVITY_RESULTS = frozenset({EventType.TaskCompleted, EventType.TaskFailed})
-_FINISHED = frozenset({OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed,
-                       OrchestrationRuntimeStatus.Terminated})
-
-
 class OrchestrationKind:
     """The orchestration half of the pipeline's `InstanceKind` interface."""
-
-    @staticmethod
-    def held(plan: Plan, decision: Decision) -> frozenset[str] | None:
-        """One message the commit recorded, so that its redelivery makes `recover` re-send
-        this episode's outbox. A message of the control queue is preferred to an activity's
-        result: a result handled in-process has only its work item queued, which would
-        have to run again before recovery. Nothing recorded: every message waits."""
-        recorded = recorded_ids(decision.new_events)
-        batch = ([plan.start] if plan.start is not None else []) + plan.apply
-        candidates = [m for m in batch if m.message_id in recorded]
-        if not candidates:
-            return None
-        direct = [m for m in candidates if m.event.event_type not in _ACTIVITY_RESULTS]
-        return frozenset({(direct or candidates)[0].message_id})
 
     def __init__(
         self,
@@ -81,6 +62,14 @@ class OrchestrationKind:
         self._new_execution_id = new_execution_id
         # Whether to check the next live-session episode against a replay (None: never).
         self._check = check
+
+    @staticmethod
+    def held(plan: Plan, decision: Decision) -> frozenset[str] | None:
+        """One message the commit recorded, whose redelivery makes `recover` re-send this
+        episode's outbox (`recovery_anchor`). Nothing recorded: every message waits."""
+        batch = ([plan.start] if plan.start is not None else []) + plan.apply
+        anchor = recovery_anchor(batch, decision.new_events)
+        return None if anchor is None else frozenset({anchor})
 
     def assumes_new(self, messages: Sequence[TaskMessage]) -> bool:
         """A batch with a start almost always addresses a new instance."""
@@ -127,7 +116,7 @@ class OrchestrationKind:
             row=episode_row(outcome, now),
             visible=(outcome.status, outcome.custom_status, outcome.execution_id),
             live=outcome.session if outcome.status in _KEPT_LIVE else None,
-            final=outcome.status in _FINISHED,
+            final=outcome.status.is_terminal,
             trace=episode_trace(instance_id, self._hub_name, outcome) if tracing.active()
             else None,
         )

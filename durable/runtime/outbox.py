@@ -26,7 +26,7 @@ from datetime import datetime
 from durable.core.actions import ACTION_KINDS, Origin, child_execution_id
 
 __all__ = ["DISPATCH_WINDOW", "Outbound", "child_execution_id", "derive_outbound",
-           "episode_outbound", "episode_spans", "recorded_ids", "still_awaited"]
+           "episode_outbound", "episode_spans", "recovery_anchor", "still_awaited"]
 from durable.core.history import (
     EventType,
     HistoryEvent,
@@ -196,15 +196,20 @@ def episode_spans(history: Sequence[HistoryEvent], message_ids: set[str]) -> lis
     return found
 
 
-def recorded_ids(events: Iterable[HistoryEvent]) -> set[str]:
-    """The ids of the messages these committed events record as consumed: the ones whose
-    redelivery `episode_spans` maps back to their episode."""
-    ids: set[str] = set()
+def recovery_anchor(batch: Sequence[TaskMessage], events: Iterable[HistoryEvent]) -> str | None:
+    """A message of `batch` whose redelivery `episode_spans` maps back to the episode that
+    committed `events` (None: the commit recorded none). A control-queue message is
+    preferred to an activity's result: a result handled in-process has only its work item
+    queued, which would have to run again before recovery."""
+    recorded: set[str] = set()
     for ev in events:
         if ev.message_id:
-            ids.add(ev.message_id)
-        ids |= _consumed_ids(ev)
-    return ids
+            recorded.add(ev.message_id)
+        recorded |= _consumed_ids(ev)
+    candidates = [m for m in batch if m.message_id in recorded]
+    direct = [m for m in candidates if m.event.event_type not in _ACTIVITY_ANSWERS]
+    chosen = direct or candidates
+    return chosen[0].message_id if chosen else None
 
 
 def _consumed_ids(ev: HistoryEvent) -> set[str]:
