@@ -13,7 +13,9 @@ one is skipped, and every state change commits under the ETag with the messages 
 The outbox of a batch is sent before the Instances row is written, so a row naming the
 current batch proves its messages left; a host that finds history whose batch the row
 does not name (the previous host died between commit and send) sends that outbox again
-with its own, under the same message ids, which the receivers de-duplicate.
+with its own, under the same message ids, which the receivers de-duplicate. So does a
+batch that starts from this process's live session while its predecessor's sends are
+still going out, or failed: its history replaces the one that recorded them.
 """
 
 from __future__ import annotations
@@ -107,6 +109,11 @@ class EntityKind:
                 plan.apply.append(msg)
         if started is not None and isinstance(row, InstanceRecord):
             plan.resend_last = row.execution_id != started.execution_id
+        elif loaded.session is not None and not loaded.session.outbox_sent:
+            # The previous batch's sends are still going out (or failed): this batch's
+            # history replaces that one, so it carries that outbox, or a crash now would
+            # leave the redelivered messages nothing to re-send.
+            plan.resend_last = True
         return plan
 
     async def decide(

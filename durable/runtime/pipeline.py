@@ -4,8 +4,9 @@ Order of effects (DESIGN.md invariants):
 1. load history and the sentinel ETag (or reuse a live session the ETag proves current);
 2. plan and decide in pure calls (the kind runs user code on the new messages);
 3. commit new history rows + sentinel under the ETag (a conflict reloads and retries);
-4. send the outbound messages derived from what was just committed;
-5. update the Instances row;
+4. update the Instances row, if what it shows changed (an entity's row after 5; an
+   orchestration's finished row alongside 5, after its earlier episodes' messages);
+5. send the outbound messages derived from what was just committed;
 6. return, after which the host deletes the consumed messages.
 A crash after 3 leaves the consumed messages visible again; their ids are in what was
 committed, so the next episode recognises them, re-sends the outbox of the episode that
@@ -38,6 +39,7 @@ from durable.runtime.coalesce import Tail
 from durable.runtime.faults import crash_point
 from durable.runtime.instance_rows import InstanceRows
 from durable.runtime.kinds import Decision, InstanceKind, Loaded
+from durable.runtime.outbox import Outbound
 from durable.runtime.planning import UNREAD, Plan
 from durable.runtime.sender import Sender
 from durable.runtime.sessions import LiveSession, SessionCache
@@ -196,26 +198,36 @@ class EpisodePipeline:
         crash_point("after_commit")
         live = loaded.session
         write_row = live is None or live.written != decision.visible
+        session: LiveSession | None = None
         if decision.live is not None:
             full = decision.full_history
-            self._cache.put(
-                instance_id,
-                LiveSession(decision.live, etag, full, summarize(full), decision.visible),
-            )
+            session = LiveSession(decision.live, etag, full, summarize(full), decision.visible)
+            self._cache.put(instance_id, session)
         else:
             self._cache.drop(instance_id)
         before = self._rows_written.get(instance_id)
         earlier = self._messages_out.get(instance_id)
         if decision.final and earlier is not None:
             before = earlier
+        # A changed row that does not show the instance finished is written before the
+        # sends, as Durable Task does: what they cause may finish the instance on another
+        # host, whose final row this one must not land after.
+        row_first = write_row and not decision.final and not decision.row_after_sends
+        row: asyncio.Future[None] | None = None
+        if row_first:
+            row = asyncio.ensure_future(self._row(instance_id, decision, write_row, before, None))
         # Work items apart: a finished instance's row waits for its earlier episodes'
         # messages to other instances, but not for work items no one awaits any more.
-        messages = asyncio.ensure_future(self._sender.send_all(
-            [o for o in decision.outbound if not o.to_work_items]))
-        work_items = asyncio.ensure_future(self._sender.send_all(
-            [o for o in decision.outbound if o.to_work_items]))
+        messages = asyncio.ensure_future(self._send(
+            [o for o in decision.outbound if not o.to_work_items], row))
+        work_items = asyncio.ensure_future(self._send(
+            [o for o in decision.outbound if o.to_work_items], row))
         sends = asyncio.ensure_future(_all_succeed(messages, work_items))
-        row = asyncio.ensure_future(self._row(instance_id, decision, write_row, before, sends))
+        if session is not None:
+            sends.add_done_callback(lambda done: _mark_sent(session, done))
+        if row is None:
+            row = asyncio.ensure_future(
+                self._row(instance_id, decision, write_row, before, sends))
         self._rows_written[instance_id] = row
         row.add_done_callback(lambda t: _forget(self._rows_written, instance_id, t))
         out = asyncio.ensure_future(_all_done(earlier, messages, row))
@@ -223,20 +235,26 @@ class EpisodePipeline:
         out.add_done_callback(lambda t: _forget(self._messages_out, instance_id, t))
         return asyncio.ensure_future(self._tail(sends, row, decision.row_after_sends))
 
+    async def _send(self, outbound: list[Outbound], gate: asyncio.Future[None] | None) -> None:
+        """Send `outbound`, once `gate` (the episode's row write) has succeeded if given."""
+        if gate is not None:
+            await gate
+        await self._sender.send_all(outbound)
+
     async def _row(
         self,
         instance_id: str,
         decision: Decision,
         write_row: bool,
         before: asyncio.Future[None] | None,
-        sends: asyncio.Future[None],
+        sends: asyncio.Future[None] | None,
     ) -> None:
         """Write the row after the row writes of the instance's earlier tails, so that it
         never goes back to an older state; a row that shows the instance finished also
         after their sends other than work items. Otherwise an episode's tail does not
         wait for an earlier one's sends (up to a window of work items each). When the
         decision asks for it, the row also waits for this episode's own sends."""
-        if decision.row_after_sends:
+        if decision.row_after_sends and sends is not None:
             await sends
             crash_point("after_send")
         if before is not None:
@@ -263,6 +281,11 @@ async def _all_succeed(*futures: asyncio.Future[None]) -> None:
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+def _mark_sent(session: LiveSession, sends: asyncio.Future[None]) -> None:
+    if not sends.cancelled() and sends.exception() is None:
+        session.outbox_sent = True
 
 
 async def _all_done(*futures: asyncio.Future[None] | None) -> None:

@@ -24,6 +24,9 @@ class LiveSession:
     # What the Instances row shows (status, custom status, execution): an episode that
     # changes none of it skips the row update.
     written: tuple[Any, ...] = ()
+    # Set once the episode that made this session has sent all its messages. Until then a
+    # kind whose next episode replaces history (entities) must carry its outbox along.
+    outbox_sent: bool = False
     last_used: float = field(default_factory=time.monotonic)
 
 

@@ -224,3 +224,57 @@ async def test_history_of_an_entity_is_its_last_batch(settings: TaskHubSettings)
         assert kinds[:2] == [EventType.OrchestratorStarted, EventType.ExecutionStarted]
         assert kinds[-1] is EventType.OrchestratorCompleted
         assert json.loads(SchedulerState.from_json(events[1].input).state or "") == 3
+
+
+async def test_a_batch_carries_the_outbox_of_one_whose_sends_failed(
+    settings: TaskHubSettings,
+) -> None:
+    """Batch N+1 starts from the live session while batch N's sends are failing: its
+    history replaces N's, so it must carry N's outbox along and send it, or N's signal
+    is lost (the redelivery of N's messages would find only N+1's outbox to re-send)."""
+    import uuid
+    from collections.abc import Sequence
+    from datetime import UTC, datetime
+
+    from durable.core.entities import ENTITY_OPERATION_EVENT, EntityRequest
+    from durable.core.events import event_raised
+    from durable.core.messages import TaskMessage
+    from durable.runtime.outbox import Outbound
+
+    source, target = df.EntityId("tally", "src"), df.EntityId("tally", "dst")
+    async with running_hub(settings) as r:
+        await r.client.signal_entity(source, "add", 1)
+        await reaches(r, source, 1)  # the source's session is live from here on
+        pipeline = r.worker.entity_batches
+        real = pipeline._sender
+        failed: list[int] = []
+
+        class FailingOnce:
+            def __getattr__(self, name: str) -> object:
+                return getattr(real, name)
+
+            async def send_all(self, outbound: Sequence[Outbound]) -> None:
+                if outbound and not failed:
+                    failed.append(len(outbound))
+                    raise ConnectionError("simulated failure of a batch's sends")
+                await real.send_all(outbound)
+
+        pipeline._sender = FailingOnce()  # type: ignore[assignment]
+        queues = r.worker.hub.queues
+
+        async def operation(name: str, data: object) -> str:
+            request = EntityRequest(uuid.uuid4().hex, name, True, json.dumps(data))
+            event = event_raised(datetime.now(UTC), name=ENTITY_OPERATION_EVENT,
+                                 input=request.to_json())
+            return await queues.encode(TaskMessage(uuid.uuid4().hex, str(source), event))
+
+        with pytest.raises(ConnectionError):
+            await r.worker.on_control_message(await operation("forward", ["dst", 7]))
+        assert failed == [1]
+        await r.worker.on_control_message(await operation("add", 1))
+        pipeline._sender = real
+        await reaches(r, target, 7)
+        await reaches(r, source, 2)
+        history = await r.hub.history.load_history(str(source))
+        sent = [e for e in history.events if e.event_type is EventType.EventSent]
+        assert [e.instance_id for e in sent] == [str(target)]

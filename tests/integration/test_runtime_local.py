@@ -175,3 +175,56 @@ async def test_an_episode_is_acknowledged_without_waiting_for_an_earlier_episode
         pipeline._sender = pipeline_sender
         st = await wait_for_status(r.client, iid)
     assert st.runtime_status is S.Completed and st.output == "ok"
+
+
+async def test_a_changed_row_is_written_before_the_episodes_sends(
+    connection_string: str, hub_name: str
+) -> None:
+    """The step an episode's sends cause may finish the instance on another host; the
+    episode's own (older) row must not land after that host's finished row, so it is
+    written first, as Durable Task does."""
+    import asyncio
+    from collections.abc import Sequence
+
+    from durable.runtime.outbox import Outbound
+    from durable.storage.interface import InstanceUpdate
+
+    settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
+    async with running_hub(settings) as r:
+        pipeline = r.worker.episodes
+        real_rows, real_sender = pipeline._rows, pipeline._sender
+        row_held, release = asyncio.Event(), asyncio.Event()
+        sent_while_held: list[int] = []
+
+        class HeldRows:
+            async def write(self, instance_id: str, update: InstanceUpdate) -> None:
+                if update.runtime_status is S.Running and not release.is_set():
+                    row_held.set()
+                    await release.wait()
+                await real_rows.write(instance_id, update)
+
+            async def repair(self, instance_id: str, update: InstanceUpdate) -> None:
+                await real_rows.repair(instance_id, update)
+
+        class WatchedSender:
+            def __getattr__(self, name: str) -> object:
+                return getattr(real_sender, name)
+
+            async def send_all(self, outbound: Sequence[Outbound]) -> None:
+                if outbound and row_held.is_set() and not release.is_set():
+                    sent_while_held.append(len(outbound))
+                await real_sender.send_all(outbound)
+
+        pipeline._rows = HeldRows()  # type: ignore[assignment]
+        pipeline._sender = WatchedSender()  # type: ignore[assignment]
+        iid = await r.client.start_new("hello_sequence")
+        await asyncio.wait_for(row_held.wait(), 10)
+        # While the Running row is held, the first activity's work item stays unsent.
+        for _ in range(10):
+            await asyncio.sleep(0.05)
+            assert not sent_while_held
+        release.set()
+        st = await wait_for_status(r.client, iid, timeout=30)
+        pipeline._rows, pipeline._sender = real_rows, real_sender  # type: ignore[assignment]
+    assert st.runtime_status is S.Completed
+    assert st.output == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
