@@ -9,6 +9,13 @@ output, no history holds an event twice, the control and work-item queues are em
 nothing sits in a poison queue. Activities write a row per execution to a side-effect table,
 so it also reports how many of them ran more than once (at-least-once is allowed).
 
+A host is killed only once it has been ready for `--kill-every` seconds itself, and not
+while the previous kill's replacement is still starting: on a slow machine, where a host
+takes longer than that to start, kills on the clock alone would keep most hosts starting
+up at any moment and each replacement would die as soon as it came up; the run would
+measure start-ups. On a fast machine hosts start well within the interval, and the
+cadence is the clock's.
+
     python bench/chaos.py [--instances 300] [--hosts 3] [--kill-every 2] [--seed N]
 
 `tests/e2e/test_chaos.py` runs a smaller configuration of the same driver.
@@ -62,6 +69,8 @@ MIX: tuple[tuple[str, float, Any], ...] = (
     ("counting", 0.10, 5),
 )
 EVENT_VALUE = "go"
+# How often the kill loop looks at the hosts (readiness, a kill that is due).
+KILL_TICK = 0.25
 SHARED_COUNTER = EntityId("chaos_counter", "shared")
 # An invocation may fail on these and be retried (a connection reset under load); any other
 # failure is a bug.
@@ -273,10 +282,20 @@ class HostPool:
         self.hosts = [HostProcess(APP, env, "--no-reload") for _ in range(size)]
         self.started = size
         self.killed: list[HostProcess] = []
+        self._ready_since: dict[HostProcess, float] = {}
 
-    @staticmethod
-    def is_ready(host: HostProcess) -> bool:
-        return host.process.poll() is None and any(READY.search(x) for x in list(host.lines))
+    def is_ready(self, host: HostProcess) -> bool:
+        """Alive, and has said it is ready. Its output is searched only until then: a
+        working host writes thousands of lines, and scanning them all on every look
+        would make this driver the machine's busiest process."""
+        if host.process.poll() is not None:
+            return False
+        if host in self._ready_since:
+            return True
+        if any(READY.search(x) for x in list(host.lines)):
+            self._ready_since[host] = time.monotonic()
+            return True
+        return False
 
     async def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -295,13 +314,29 @@ class HostPool:
         ):
             await asyncio.sleep(0.2)
 
-    def kill_one(self) -> bool:
-        ready = [h for h in self.hosts if self.is_ready(h)]
+    def note_ready(self) -> None:
+        """Record when each host was first seen ready."""
+        for host in self.hosts:
+            self.is_ready(host)
+
+    def kill_one(self, min_ready: float = 0.0) -> bool:
+        """SIGKILL a host that has been ready for at least `min_ready` seconds, and only
+        when no replacement is still starting, so that each host does some work before it
+        dies however slowly hosts start (on a slow machine most hosts would otherwise be
+        starting up at any moment, each replacement killed as soon as it is ready, and
+        the one or two working hosts would share the CPU with the start-ups)."""
+        self.note_ready()
+        now = time.monotonic()
+        if any(h not in self._ready_since for h in self.hosts if h.process.poll() is None):
+            return False  # the last replacement is still starting
+        ready = [h for h in self.hosts if h in self._ready_since and self.is_ready(h)
+                 and now - self._ready_since[h] >= min_ready]
         if not ready:
             return False
         victim = self._rng.choice(ready)
         victim.process.send_signal(signal.SIGKILL)
         victim.process.wait()
+        self._ready_since.pop(victim, None)
         self.hosts.remove(victim)
         self.killed.append(victim)
         self.hosts.append(HostProcess(APP, self._env, "--no-reload"))
@@ -416,15 +451,22 @@ class ChaosRun:
         await self.client.raise_event(inst.instance_id, "go", EVENT_VALUE)
 
     async def _kill_loop(self, finished: asyncio.Event) -> None:
+        """A kill every `kill_every` seconds, of a host ready for at least as long; when
+        none is yet, the kill waits for one (and the next is due `kill_every` after it)."""
         assert self.pool is not None
+        every = self.config.kill_every
         stop_at = time.monotonic() + self.config.max_chaos_seconds
+        due = time.monotonic() + every
         while not finished.is_set() and time.monotonic() < stop_at:
             try:
-                await asyncio.wait_for(finished.wait(), self.config.kill_every)
+                wait = due - time.monotonic()
+                await asyncio.wait_for(finished.wait(), wait if wait > 0 else KILL_TICK)
                 return
             except TimeoutError:
                 pass
-            if self.pool.kill_one():
+            self.pool.note_ready()
+            if time.monotonic() >= due and self.pool.kill_one(min_ready=every):
+                due = time.monotonic() + every
                 self.log(f"killed a host ({len(self.pool.killed)} so far)")
 
     async def _statuses(self) -> dict[str, DurableOrchestrationStatus]:
@@ -443,9 +485,10 @@ class ChaosRun:
                 if len(done) != last:
                     assert self.pool is not None
                     ready = sum(1 for h in self.pool.hosts if self.pool.is_ready(h))
+                    alive = sum(1 for h in self.pool.hosts if h.process.poll() is None)
                     counts = await self.hub.queues.approximate_counts()
-                    self.log(f"{len(done)}/{len(wanted)} instances finished; {ready} hosts "
-                             f"ready; {sum(counts.values())} messages queued")
+                    self.log(f"{len(done)}/{len(wanted)} instances finished; {ready} of "
+                             f"{alive} hosts ready; {sum(counts.values())} messages queued")
                     last = len(done)
                 if len(done) == len(wanted):
                     return
