@@ -13,9 +13,10 @@ one is skipped, and every state change commits under the ETag with the messages 
 The outbox of a batch is sent before the Instances row is written, so a row naming the
 current batch proves its messages left; a host that finds history whose batch the row
 does not name (the previous host died between commit and send) sends that outbox again
-with its own, under the same message ids, which the receivers de-duplicate. So does a
-batch that starts from this process's live session while its predecessor's sends are
-still going out, or failed: its history replaces the one that recorded them.
+with its own, under the same message ids, which the receivers de-duplicate. A batch that
+would start from this process's live session while its predecessor's sends are still going
+out waits for them first (`replaces_history`): its history replaces the one that records
+them. If they failed, it starts from storage, and so sends them again.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ _OUTBOX_TYPES = frozenset({EventType.EventSent, EventType.SubOrchestrationInstan
 
 class EntityKind:
     """The entity half of the pipeline's `InstanceKind` interface."""
+
+    replaces_history = True
 
     def __init__(
         self,
@@ -109,11 +112,6 @@ class EntityKind:
                 plan.apply.append(msg)
         if started is not None and isinstance(row, InstanceRecord):
             plan.resend_last = row.execution_id != started.execution_id
-        elif loaded.session is not None and not loaded.session.outbox_sent:
-            # The previous batch's sends are still going out (or failed): this batch's
-            # history replaces that one, so it carries that outbox, or a crash now would
-            # leave the redelivered messages nothing to re-send.
-            plan.resend_last = True
         return plan
 
     async def decide(

@@ -76,6 +76,11 @@ class Recovery:
 class InstanceKind(Protocol):
     """Planning and deciding for one kind of instance (orchestration, entity)."""
 
+    # Each episode's history replaces the last one's (entities), so the outbox of an
+    # episode whose sends are still going out is in no history once the next commits:
+    # the next episode waits for those sends (and reloads if they failed).
+    replaces_history: bool
+
     def held(self, plan: Plan, decision: Decision) -> frozenset[str] | None:
         """The ids of the episode's messages to acknowledge only once its tail is done; the
         others are acknowledged once the commit is durable (None: all wait for the tail).

@@ -40,6 +40,8 @@ _KEPT_LIVE = frozenset({OrchestrationRuntimeStatus.Running, OrchestrationRuntime
 class OrchestrationKind:
     """The orchestration half of the pipeline's `InstanceKind` interface."""
 
+    replaces_history = False
+
     def __init__(
         self,
         registry: DurableRegistry,

@@ -101,6 +101,8 @@ class EpisodePipeline:
         kind = self._kind_of(instance_id)
         stats.count(stats.EPISODES)
         loaded = self._cached(instance_id)
+        if loaded is not None and kind.replaces_history:
+            loaded = await _after_sends(loaded)
         cached = loaded.session if loaded is not None else None
         if loaded is not None:
             stats.count(stats.SESSION_HITS)
@@ -224,7 +226,7 @@ class EpisodePipeline:
             [o for o in decision.outbound if o.to_work_items], row))
         sends = asyncio.ensure_future(_all_succeed(messages, work_items))
         if session is not None:
-            sends.add_done_callback(lambda done: _mark_sent(session, done))
+            session.sends = sends
         if row is None:
             row = asyncio.ensure_future(
                 self._row(instance_id, decision, write_row, before, sends))
@@ -275,17 +277,24 @@ class EpisodePipeline:
             crash_point("after_send")
 
 
+async def _after_sends(loaded: Loaded) -> Loaded | None:
+    """The live session once the sends of the episode that made it are done; None (read
+    history) if they failed: the commit would replace the only history recording them."""
+    sends = loaded.session.sends if loaded.session is not None else None
+    if sends is None:
+        return loaded
+    await asyncio.wait([sends])
+    if sends.cancelled() or sends.exception() is not None:
+        return None
+    return loaded
+
+
 async def _all_succeed(*futures: asyncio.Future[None]) -> None:
     """Done when every one of `futures` is; raises the first error among them."""
     results = await asyncio.gather(*futures, return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             raise result
-
-
-def _mark_sent(session: LiveSession, sends: asyncio.Future[None]) -> None:
-    if not sends.cancelled() and sends.exception() is None:
-        session.outbox_sent = True
 
 
 async def _all_done(*futures: asyncio.Future[None] | None) -> None:

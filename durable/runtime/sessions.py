@@ -6,6 +6,7 @@ produced, which proves no other host wrote in between; replay is then skipped en
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -24,9 +25,8 @@ class LiveSession:
     # What the Instances row shows (status, custom status, execution): an episode that
     # changes none of it skips the row update.
     written: tuple[Any, ...] = ()
-    # Set once the episode that made this session has sent all its messages. Until then a
-    # kind whose next episode replaces history (entities) must carry its outbox along.
-    outbox_sent: bool = False
+    # The sends of the episode that made this session (None: not known here).
+    sends: asyncio.Future[None] | None = None
     last_used: float = field(default_factory=time.monotonic)
 
 

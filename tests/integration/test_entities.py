@@ -278,3 +278,28 @@ async def test_a_batch_carries_the_outbox_of_one_whose_sends_failed(
         history = await r.hub.history.load_history(str(source))
         sent = [e for e in history.events if e.event_type is EventType.EventSent]
         assert [e.instance_id for e in sent] == [str(target)]
+
+
+async def test_contending_sections_send_nothing_twice(
+    settings: TaskHubSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A request (a call, a lock) often reaches the entity while the queued copy of its
+    last answer is still going out; the batch waits for that send rather than carrying the
+    answer along and sending it again, which made each side re-send to the other as after
+    a redelivery."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="durable.orchestration")
+    async with running_hub(settings) as r:
+        a = df.EntityId("Account", "x")
+        await r.client.signal_entity(a, "deposit", 100)
+        await reaches(r, a, 100)
+        ids = [
+            await r.client.start_new("ent_transfer", client_input=[x, y, 10, "log2"])
+            for x, y in (("x", "y"), ("y", "x"), ("x", "y"), ("y", "x"))
+        ]
+        for iid in ids:
+            st = await wait_for_status(r.client, iid, timeout=60)
+            assert st.runtime_status is S.Completed, st.output
+    resent = [rec.getMessage() for rec in caplog.records if "after redelivery" in rec.getMessage()]
+    assert resent == []
