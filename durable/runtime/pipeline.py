@@ -283,7 +283,8 @@ async def _after_sends(loaded: Loaded) -> Loaded | None:
     sends = loaded.session.sends if loaded.session is not None else None
     if sends is None:
         return loaded
-    await asyncio.wait([sends])
+    if not sends.done():  # usually they are: no yield to the loop then
+        await asyncio.wait([sends])
     if sends.cancelled() or sends.exception() is not None:
         return None
     return loaded

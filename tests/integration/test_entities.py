@@ -34,6 +34,25 @@ async def reaches(r: Running, entity: df.EntityId, value: object, timeout: float
     await poll_until(check, timeout)
 
 
+async def contending_transfers(
+    r: Running, first: str, second: str, log_key: str
+) -> tuple[df.EntityId, df.EntityId]:
+    """Two accounts of 100 each, and four transfers of 10 between them that lock the pair
+    in alternating orders; returns once all four completed."""
+    a, b = df.EntityId("Account", first), df.EntityId("Account", second)
+    for account in (a, b):
+        await r.client.signal_entity(account, "deposit", 100)
+        await reaches(r, account, 100)
+    ids = [
+        await r.client.start_new("ent_transfer", client_input=[x, y, 10, log_key])
+        for x, y in ((first, second), (second, first), (first, second), (second, first))
+    ]
+    for iid in ids:
+        st = await wait_for_status(r.client, iid, timeout=60)
+        assert st.runtime_status is S.Completed, st.output
+    return a, b
+
+
 async def test_signals_that_arrive_together_run_as_one_batch(settings: TaskHubSettings) -> None:
     async with running_hub(settings) as r:
         entity = df.EntityId("tally", "batch")
@@ -151,18 +170,7 @@ async def test_two_transfers_contending_for_the_same_accounts(settings: TaskHubS
     (named in opposite orders) both finish, and their sections never interleave."""
     entity_functions.NOTES.clear()
     async with running_hub(settings) as r:
-        a, b = df.EntityId("Account", "a"), df.EntityId("Account", "b")
-        await r.client.signal_entity(a, "deposit", 100)
-        await r.client.signal_entity(b, "deposit", 100)
-        await reaches(r, a, 100)
-        await reaches(r, b, 100)
-        ids = [
-            await r.client.start_new("ent_transfer", client_input=[x, y, 10, "log"])
-            for x, y in (("a", "b"), ("b", "a"), ("a", "b"), ("b", "a"))
-        ]
-        for iid in ids:
-            st = await wait_for_status(r.client, iid, timeout=60)
-            assert st.runtime_status is S.Completed, st.output
+        a, b = await contending_transfers(r, "a", "b", "log")
         assert await state_of(r, a) == 100 and await state_of(r, b) == 100
         notes = [n for n in entity_functions.NOTES if n[0] == "log"]
         assert len(notes) == 8
@@ -291,15 +299,6 @@ async def test_contending_sections_send_nothing_twice(
 
     caplog.set_level(logging.INFO, logger="durable.orchestration")
     async with running_hub(settings) as r:
-        a = df.EntityId("Account", "x")
-        await r.client.signal_entity(a, "deposit", 100)
-        await reaches(r, a, 100)
-        ids = [
-            await r.client.start_new("ent_transfer", client_input=[x, y, 10, "log2"])
-            for x, y in (("x", "y"), ("y", "x"), ("x", "y"), ("y", "x"))
-        ]
-        for iid in ids:
-            st = await wait_for_status(r.client, iid, timeout=60)
-            assert st.runtime_status is S.Completed, st.output
+        await contending_transfers(r, "x", "y", "log2")
     resent = [rec.getMessage() for rec in caplog.records if "after redelivery" in rec.getMessage()]
     assert resent == []
