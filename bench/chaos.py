@@ -325,11 +325,12 @@ class HostPool:
         dies however slowly hosts start (on a slow machine most hosts would otherwise be
         starting up at any moment, each replacement killed as soon as it is ready, and
         the one or two working hosts would share the CPU with the start-ups)."""
-        ready = [h for h in self.hosts if self.is_ready(h)]  # records when each became so
-        if len(ready) < sum(1 for h in self.hosts if h.process.poll() is None):
-            return False  # the last replacement is still starting
+        self.note_ready()
         now = time.monotonic()
-        ready = [h for h in ready if now - self._ready_since[h] >= min_ready]
+        if any(h not in self._ready_since for h in self.hosts if h.process.poll() is None):
+            return False  # the last replacement is still starting
+        ready = [h for h in self.hosts if h in self._ready_since and self.is_ready(h)
+                 and now - self._ready_since[h] >= min_ready]
         if not ready:
             return False
         victim = self._rng.choice(ready)

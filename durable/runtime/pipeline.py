@@ -283,8 +283,7 @@ async def _after_sends(loaded: Loaded) -> Loaded | None:
     sends = loaded.session.sends if loaded.session is not None else None
     if sends is None:
         return loaded
-    if not sends.done():  # usually they are: no yield to the loop then
-        await asyncio.wait([sends])
+    await asyncio.wait([sends])
     if sends.cancelled() or sends.exception() is not None:
         return None
     return loaded

@@ -8,6 +8,7 @@ activities ran more than once; ACTIVITY_MAX_SECONDS makes `step` take up to that
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -18,7 +19,8 @@ from datetime import timedelta
 from typing import Any
 
 import azure.functions as func
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.core.exceptions import ResourceExistsError, ServiceRequestError, ServiceResponseError
+from azure.data.tables import TableClient, TableServiceClient
 
 import durable as df
 from durable.errors import StorageUnavailableError
@@ -46,16 +48,25 @@ def _side_effects() -> TableClient | None:
 def _record(key: str) -> int | None:
     """Record one execution for `key`; how many there have been (None without a table).
 
-    The row's key is chosen before the write, and the write is an idempotent PUT, so the
-    storage client's own retry policy tries it again when the emulator resets a connection
-    under load (it does not retry a POST), and a retried write that had landed counts once."""
+    The side-effect table is the test's instrument, not the app's work: a connection the
+    storage emulator resets under load is tried again (the row's key is fixed first, so a
+    retried write that had landed counts once), instead of failing the activity."""
     table = _side_effects()
     if table is None:
         return None
     row = {"PartitionKey": key, "RowKey": uuid.uuid4().hex}
-    table.upsert_entity(row, mode=UpdateMode.REPLACE)
-    rows = table.query_entities("PartitionKey eq @pk", parameters={"pk": key}, select=["RowKey"])
-    return sum(1 for _ in rows)
+    for attempt in range(5):
+        try:
+            with contextlib.suppress(ResourceExistsError):
+                table.create_entity(row)
+            rows = table.query_entities("PartitionKey eq @pk", parameters={"pk": key},
+                                        select=["RowKey"])
+            return sum(1 for _ in rows)
+        except (ServiceRequestError, ServiceResponseError):
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 @app.activity_trigger(input_name="key")
