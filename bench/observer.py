@@ -72,20 +72,6 @@ class Observer:
             raise RuntimeError(f"instance {instance_id} finished but has no Instances row")
         return record, float(got["last_at"])
 
-    async def terminal(self, instance_id: str, poll: float, timeout: float) -> InstanceRecord:
-        """Poll the Instances table until the instance's row shows it finished. For a hub
-        served by several hosts: any host may write the final row, and the long-poll of
-        `finished` sees only the writes of the host it asks."""
-        deadline = time.monotonic() + timeout
-        while True:
-            record = await self.hub.instances.get(instance_id, include_input=False)
-            if record is not None and record.runtime_status not in UNFINISHED:
-                return record
-            if time.monotonic() > deadline:
-                state = record.runtime_status.name if record is not None else "no row"
-                raise TimedOut(f"instance {instance_id} still {state} after {timeout:.0f} s")
-            await asyncio.sleep(poll)
-
     async def finished_many(self, prefix: str, count: int, timeout: float) -> dict[str, Any]:
         """Wait until `count` instances with the id prefix have their terminal row written:
         {"finished", "first_at", "last_at"} (wall times the writes returned)."""

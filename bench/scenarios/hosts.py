@@ -72,9 +72,10 @@ async def run(bench: Bench) -> Section:
             await asyncio.gather(*(asyncio.to_thread(h.wait_ready) for h in hosts))
             observers = [Observer(h, bench.connection_string, bench.session) for h in hosts]
             for observer in observers:
-                # Any host may finish it: poll storage, not this host's long-poll.
+                # Any host may finish it: poll the Instances table (the row exists once
+                # the start returned), not this host's long-poll of its own writes.
                 iid = await observer.start("hello_sequence")
-                await observer.terminal(iid, 0.1, 60)
+                await observer.wait_prefix(iid, 0.1, 60)
             await asyncio.sleep(0.5)
             got = await _burst(bench, hosts, observers, n)
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -295,8 +296,6 @@ async def test_contending_sections_send_nothing_twice(
     last answer is still going out; the batch waits for that send rather than carrying the
     answer along and sending it again, which made each side re-send to the other as after
     a redelivery."""
-    import logging
-
     caplog.set_level(logging.INFO, logger="durable.orchestration")
     async with running_hub(settings) as r:
         await contending_transfers(r, "x", "y", "log2")
