@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -23,14 +24,44 @@ START_TIMEOUT = 60.0
 STOP_GRACE = 2.0
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports the kernel hands out now; held open together so that they differ."""
-    socks = []
+# Where the kernel picks the local ports of outgoing connections, when it does not say.
+DEFAULT_EPHEMERAL = (32768, 60999)
+LOWEST_PORT = 10100  # above the shared Azurite's 10000-10002
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for the local ends of outgoing connections (Linux says it)."""
     try:
-        for _ in range(count):
+        low, high = (int(x) for x in
+                     Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return DEFAULT_EPHEMERAL
+    return low, high
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free now, outside the kernel's ephemeral range, held open together so that
+    they differ. A port from that range (what binding port 0 gives) can be taken as the
+    local end of an outgoing connection between this pick and the server's own bind: with
+    hosts making hundreds of storage connections a second, a chaos host then failed to
+    start with "address in use"."""
+    low, high = ephemeral_range()
+    candidates = list(range(LOWEST_PORT, low)) or list(range(high + 1, 65536))
+    random.SystemRandom().shuffle(candidates)
+    socks: list[socket.socket] = []
+    try:
+        for port in candidates:
+            if len(socks) == count:
+                break
             sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                sock.close()
+                continue
             socks.append(sock)
+        if len(socks) < count:
+            raise RuntimeError(f"no {count} free ports outside {low}-{high}")
         return [s.getsockname()[1] for s in socks]
     finally:
         for sock in socks:

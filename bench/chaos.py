@@ -571,6 +571,10 @@ async def run_chaos(config: ChaosConfig, log: Any = print) -> tuple[ChaosReport,
         for output in outputs:
             report.failed_invocations.update(
                 re.findall(r"^Exception: (\w+)", output, re.MULTILINE))
+            # A failure the worker counted in the message and sent again (not an
+            # invocation's failure, but the same kind of fact).
+            report.failed_invocations.update(
+                re.findall(r" failed: (\w+): .*; sent again as a fresh message", output))
             report.requeued += output.count("sent again as a fresh message")
     finally:
         await run.cleanup()

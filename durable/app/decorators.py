@@ -213,7 +213,7 @@ class DFApp(_DurableDecorators, func.FunctionApp):
     def __init__(
         self, http_auth_level: func.AuthLevel | str = func.AuthLevel.FUNCTION
     ) -> None:
-        func.FunctionApp.__init__(self, http_auth_level=http_auth_level)  # type: ignore[no-untyped-call]
+        func.FunctionApp.__init__(self, http_auth_level=http_auth_level)  # type: ignore[no-untyped-call, unused-ignore]
         self._init_durable(with_dispatchers=True)
         process.dispatchers_taken = True
 

@@ -7,7 +7,9 @@ per-instance coalescing of control messages, and the concurrency limits of host.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from durable.core.entities import is_entity_id
@@ -31,15 +33,16 @@ from durable.runtime.verification import sampler
 from durable.runtime.version_gate import VersionGate
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
+from durable.storage.transport import is_transient
 
 log = logging.getLogger("durable.worker")
 
 # A timer message that becomes visible this much before its due time is still applied; the
 # queue's visibility delays have one-second granularity.
 TIMER_TOLERANCE = timedelta(seconds=1)
-# How often a message on its last dequeue is sent again instead of run (see _requeued).
-# Generous, because hosts killed in a row each count a dequeue; a message that fails every
-# time still reaches the poison queue, after about (maxDequeueCount - 1) x 11 dequeues.
+# How often a message whose handler failed is sent again as a fresh message (see
+# _failures_counted). Past that, failures go back to the queue trigger, which poisons the
+# message at maxDequeueCount: about MAX_REQUEUES + maxDequeueCount tries in all.
 MAX_REQUEUES = 10
 
 
@@ -115,13 +118,15 @@ class DurableWorker:
 
     async def on_control_message(self, body: bytes | str, dequeue_count: int = 1) -> None:
         """Handle one control-queue message (the control dispatcher Function's body); return
-        once its effect is committed, raise to leave it for redelivery."""
+        once its effect is committed, or once it was sent again after a failure; raise to
+        leave it for redelivery."""
         message = await self.hub.queues.decode(body)
         if await self._requeued(body, message, dequeue_count):
             return
-        if await self._rechain_if_early(message):
-            return
-        await self._coalescer.submit(message)
+        async with self._failures_counted(body, message):
+            if await self._rechain_if_early(message):
+                return
+            await self._coalescer.submit(message)
 
     async def on_work_item(self, body: bytes | str, dequeue_count: int = 1) -> None:
         """Run the activity of one work-item message and send its completion."""
@@ -131,37 +136,65 @@ class DurableWorker:
             return
         if await self._requeued(body, message, dequeue_count):
             return
-        async with self._activity_limit:
-            done = await run_activity(self._registry, message, self.clock, self.http,
-                                      self.hub.hub_name)
-        crash_point("in_activity")
-        await self.hub.queues.send(done)
+        async with self._failures_counted(body, message):
+            async with self._activity_limit:
+                done = await run_activity(self._registry, message, self.clock, self.http,
+                                          self.hub.hub_name)
+            crash_point("in_activity")
+            await self.hub.queues.send(done)
 
     async def _requeued(self, body: bytes | str, message: TaskMessage, dequeue_count: int) -> bool:
-        """Keep a message that never failed out of the poison queue.
+        """Keep a message that its hosts lost out of the poison queue.
 
         The queue trigger poisons a message once it was dequeued maxDequeueCount times, and
-        counts dequeues by hosts that were killed or lost the lease, not only failures; for a
-        durable message that is loss (its instance waits forever). Near its last dequeues (two
-        before the last when maxDequeueCount allows, since the host that should send the copy
-        may be killed too, and the next one as well) it is therefore sent again as a fresh
-        message (same id, receivers de-duplicate) instead of run, at most MAX_REQUEUES times,
-        so one that fails every time still ends poisoned.
+        counts the dequeues of hosts that were killed or lost the lease, not only failures;
+        for a durable message that is loss (its instance waits forever). From its second
+        dequeue on (as early as it can tell, since the hosts that should send the copy may
+        be killed too, or lose the lease again on a starved machine) it is therefore sent
+        again as a fresh message (same id, receivers de-duplicate) instead of run, as often
+        as that happens: hosts lost it, or storage failed, it did not fail itself (such a
+        failure is counted and sent again by `_failures_counted`). One that failed
+        MAX_REQUEUES times already is left to the queue trigger.
         """
-        limit = self.max_dequeue_count
-        threshold = limit - 2 if limit >= 4 else (limit - 1 if limit >= 3 else limit)
-        if limit < 2 or dequeue_count < threshold:
+        if self.max_dequeue_count < 2 or dequeue_count < 2:
             return False
         if self.hub.queues.requeued_times(body) >= MAX_REQUEUES:
             return False
-        times = await self.hub.queues.requeue(body, message)
+        await self.hub.queues.requeue(body, message, failed=False)
         log.warning(
-            "%s message %s for '%s' was dequeued %d times; sent again as a fresh message "
-            "(%d of %d) so that it is not moved to the poison queue",
+            "%s message %s for '%s' was dequeued %d times by hosts that did not finish it; "
+            "sent again as a fresh message so that it is not moved to the poison queue",
             message.event.event_type.name, message.message_id, message.instance_id,
-            dequeue_count, times, MAX_REQUEUES,
+            dequeue_count,
         )
         return True
+
+    @contextlib.asynccontextmanager
+    async def _failures_counted(self, body: bytes | str, message: TaskMessage
+                                ) -> AsyncIterator[None]:
+        """Count a failure of the handler in the message itself, which is sent again.
+
+        Left to the queue trigger, a failure costs a dequeue like a lost host does, and
+        `_requeued` could not tell them apart: it would either send a failing message
+        again forever or poison one that only lost its hosts. Sent again here with its
+        failures counted, a message fails into the poison queue after MAX_REQUEUES sends
+        and maxDequeueCount more tries, however often hosts lost it. Storage's own failures
+        (unreachable, throttled, a conflict) are not the message's: they go back to the
+        trigger uncounted, and `_requeued` keeps them out of the poison queue, as Durable
+        Task retries a message for as long as storage fails.
+        """
+        try:
+            yield
+        except Exception as exc:
+            if is_transient(exc) or self.hub.queues.requeued_times(body) >= MAX_REQUEUES:
+                raise
+            times = await self.hub.queues.requeue(body, message, failed=True)
+            log.error(
+                "%s message %s for '%s' failed: %s: %s; sent again as a fresh message "
+                "(%d of %d)",
+                message.event.event_type.name, message.message_id, message.instance_id,
+                type(exc).__name__, exc, times, MAX_REQUEUES,
+            )
 
     async def _rechain_if_early(self, message: TaskMessage) -> bool:
         """Timers longer than the queue's visibility limit travel in hops; resend the rest."""

@@ -204,12 +204,12 @@ class QueueStorage(Protocol):
         """Delete a held message; False when it was gone or held by someone else."""
         ...
 
-    async def requeue(self, body: str | bytes, message: TaskMessage) -> int:
-        """Send a received body again as a fresh message; how often that happened."""
+    async def requeue(self, body: str | bytes, message: TaskMessage, *, failed: bool) -> int:
+        """Send a received body again as a fresh message; how often that followed a failure."""
         ...
 
     def requeued_times(self, body: str | bytes) -> int:
-        """How often `requeue` sent this body again."""
+        """How often `requeue` sent this body again after a failure of its handler."""
         ...
 
 

@@ -40,7 +40,8 @@ MAX_VISIBILITY_DELAY = QUEUE_MAX_VISIBILITY
 DEFAULT_VISIBILITY_TIMEOUT = timedelta(minutes=5)
 MAX_RECEIVE_BATCH = 32
 _SEND_CONCURRENCY = 64
-# How often a body was sent again by `requeue` (an envelope member readers ignore).
+# How often a body was sent again by `requeue` after its handler failed (an envelope member
+# readers ignore).
 REQUEUED_MEMBER = "Requeued"
 # Ties between messages inserted in the same instant are broken by this, as in DF.
 _sequence = itertools.count(1)
@@ -145,12 +146,13 @@ class TaskHubQueues:
         return codec.message_from_envelope(envelope), int(sequence or 0)
 
     @storage_call
-    async def requeue(self, body: str | bytes, message: TaskMessage) -> int:
-        """Send a received body again as a new queue message (its dequeue count starts over),
-        counting the requeues in the envelope; returns that count. Same message id, so the
-        receiver de-duplicates as for any redelivery."""
+    async def requeue(self, body: str | bytes, message: TaskMessage, *, failed: bool) -> int:
+        """Send a received body again as a new queue message (its dequeue count starts over);
+        the envelope counts the sends that followed a failure of its handler (`failed`), and
+        that count is returned. Same message id, so the receiver de-duplicates as for any
+        redelivery."""
         envelope = codec.parse_envelope(_body_text(body))
-        envelope[REQUEUED_MEMBER] = requeue_count(envelope) + 1
+        envelope[REQUEUED_MEMBER] = requeue_count(envelope) + (1 if failed else 0)
         text = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
         await self.client(self.queue_for(message)).send_message(
             base64.b64encode(text.encode("utf-8")).decode("ascii"), time_to_live=-1

@@ -16,12 +16,19 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import AioHttpTransport, AsyncHttpTransport
 
-from durable.errors import StorageUnavailableError
+from durable.errors import (
+    HistoryConflictError,
+    InstanceConflictError,
+    StorageUnavailableError,
+)
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# Answers that say "not now" rather than "not this request": a timeout, throttling, the
+# service's own failures.
+_TRANSIENT_STATUS = {408, 429}
 
 
 class RequestCounter:
@@ -156,3 +163,16 @@ async def translating(endpoint: str) -> AsyncIterator[None]:
         yield
     except (ServiceRequestError, ServiceResponseError) as exc:
         raise unavailable_error(endpoint, exc) from exc
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failure is storage's, not the request's: trying the same thing again later
+    can succeed (unreachable, timed out, throttled, a 5xx, another writer got there first)."""
+    if isinstance(exc, (StorageUnavailableError, HistoryConflictError, InstanceConflictError,
+                        ServiceRequestError, ServiceResponseError, TimeoutError,
+                        ConnectionError)):
+        return True
+    if isinstance(exc, HttpResponseError):
+        status = exc.status_code or 0
+        return status >= 500 or status in _TRANSIENT_STATUS
+    return False

@@ -4,7 +4,8 @@ A body that is not a task message makes the dispatcher raise `MessageFormatError
 `LargePayloadMissingError`) naming what is wrong, every time, so the Functions host moves it
 to the poison queue after maxDequeueCount tries (the e2e fuzz test checks that part). A
 valid message that was only dequeued many times because hosts died holding it is sent again
-as a fresh message instead of being left for the poison queue.
+as a fresh message instead of being left for the poison queue; one whose handler fails is
+sent again with the failure counted in it, and left to the poison queue after MAX_REQUEUES.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from durable.errors import LargePayloadMissingError, MessageFormatError
 from durable.runtime.worker import MAX_REQUEUES, DurableWorker
 from durable.storage import TaskHub, TaskHubSettings
 from durable.storage.queues import REQUEUED_MEMBER
+from durable.storage.transport import is_transient
 from tests.support.events import at
 from tests.support.hubs import provisioned_hub
 
@@ -111,14 +113,19 @@ async def test_message_on_its_last_tries_is_sent_again_not_run(worker: DurableWo
     await worker.on_control_message(body, 1)  # run: dropped, the instance does not exist
     assert await _queued_bodies(hub, queue) == []
 
-    await worker.on_control_message(body, worker.max_dequeue_count - 1)
+    await worker.on_control_message(body, 2)
     (copy,) = await _queued_bodies(hub, queue)
-    assert copy[REQUEUED_MEMBER] == 1
+    # Hosts lost it, it did not fail: not counted, however often that happens.
+    assert copy.get(REQUEUED_MEMBER, 0) == 0
     assert copy["ActivityId"] == raised.message_id  # the same message, de-duplicated by id
     decoded = await hub.queues.decode(b64(json.dumps(copy)))
     assert decoded == raised
+    await hub.queues.client(queue).clear_messages()
+    await worker.on_control_message(b64(json.dumps(copy)), worker.max_dequeue_count)
+    (again,) = await _queued_bodies(hub, queue)
+    assert again.get(REQUEUED_MEMBER, 0) == 0
 
-    # A copy that was already sent again MAX_REQUEUES times runs (and may then be poisoned).
+    # A copy that already failed MAX_REQUEUES times runs (and may then be poisoned).
     tired = b64(json.dumps({**copy, REQUEUED_MEMBER: MAX_REQUEUES}))
     await hub.queues.client(queue).clear_messages()
     await worker.on_control_message(tired, worker.max_dequeue_count)
@@ -131,6 +138,41 @@ async def test_work_item_on_its_last_try_is_sent_again_not_run(worker: DurableWo
     body = await hub.queues.encode(scheduled)
     await worker.on_work_item(body, worker.max_dequeue_count)
     (copy,) = await _queued_bodies(hub, hub.queues.work_item_queue_name)
-    assert copy[REQUEUED_MEMBER] == 1
+    assert copy.get(REQUEUED_MEMBER, 0) == 0
+    assert copy["ActivityId"] == scheduled.message_id
     # It was not run: no completion was sent to the instance's control queue.
     assert await _queued_bodies(hub, hub.queues.control_queue_for("nobody")) == []
+
+
+async def test_a_failure_is_counted_in_the_message_sent_again(worker: DurableWorker) -> None:
+    """A start for an instance id over the table key limit fails on every try: each failure
+    sends it again with one more failure counted; the last one raises, to the trigger."""
+    hub = worker.hub
+    victim = "x" * 2000
+    start = HistoryEvent(EventType.ExecutionStarted, at(0), name="chain", input="null",
+                         execution_id="e1")
+    body = await hub.queues.encode(TaskMessage("m-fails", victim, start, "e1"))
+    queue = hub.queues.control_queue_for(victim)
+    client = hub.queues.client(queue)
+
+    await worker.on_control_message(body, 1)  # failed, and sent again: no raise
+    (copy,) = await _queued_bodies(hub, queue)
+    assert copy[REQUEUED_MEMBER] == 1
+    assert copy["ActivityId"] == "m-fails"
+
+    await client.clear_messages()
+    await worker.on_control_message(b64(json.dumps(copy)), 1)
+    (copy,) = await _queued_bodies(hub, queue)
+    assert copy[REQUEUED_MEMBER] == 2
+
+    await client.clear_messages()
+    last = b64(json.dumps({**copy, REQUEUED_MEMBER: MAX_REQUEUES}))
+    with pytest.raises(Exception) as failure:
+        await worker.on_control_message(last, 1)
+    assert not isinstance(failure.value, MessageFormatError)
+    assert not is_transient(failure.value)
+    assert await _queued_bodies(hub, queue) == []
+    # Nor does a lost host's requeue rescue it: it is left for the poison queue.
+    with pytest.raises(type(failure.value)):
+        await worker.on_control_message(last, worker.max_dequeue_count)
+    assert await _queued_bodies(hub, queue) == []

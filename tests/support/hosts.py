@@ -11,7 +11,6 @@ import base64
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,8 @@ from typing import IO
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, QueueMessage
 
+from bench.azurite import free_ports
+
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "tests" / "apps"
 READY = re.compile(r"^Host started \(http://localhost:\d+\)$")
@@ -32,10 +33,9 @@ START_TIMEOUT = 60.0
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port for a host to listen on, outside the range outgoing connections take theirs
+    from (see `bench.azurite.free_ports`)."""
+    return free_ports(1)[0]
 
 
 def unique(prefix: str) -> str:
