@@ -172,17 +172,25 @@ class LocalDelivery:
 
     async def _hold_while(self, copy: _Copy, work: Awaitable[Any]) -> Any:
         """Await `work`, renewing the copy's invisibility every half lease meanwhile."""
-        keeper = asyncio.create_task(self._keep_hidden(copy))
+        done = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_hidden(copy, done))
         try:
             return await work
         finally:
-            keeper.cancel()
+            done.set()
             await asyncio.gather(keeper, return_exceptions=True)
 
-    async def _keep_hidden(self, copy: _Copy) -> None:
+    async def _keep_hidden(self, copy: _Copy, done: asyncio.Event) -> None:
+        """Renew until `done`, which stops it between renewals, never during one: a renewal
+        that reached the queue changed the pop receipt, and cancelled before its answer came
+        it would leave the delete a stale one (the copy would come back as a duplicate)."""
         half = self._lease.total_seconds() / 2
         while True:
-            await asyncio.sleep(half)
+            try:
+                await asyncio.wait_for(done.wait(), half)
+                return
+            except TimeoutError:
+                pass
             renewed = await self._hub.queues.renew(await copy.get(), self._lease)
             if renewed is None:
                 return

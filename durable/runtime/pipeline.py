@@ -37,7 +37,7 @@ from durable.runtime import stats
 from durable.runtime.clock import Clock
 from durable.runtime.coalesce import Tail
 from durable.runtime.faults import crash_point
-from durable.runtime.instance_rows import InstanceRows
+from durable.runtime.instance_rows import InstanceRows, RowRead
 from durable.runtime.kinds import Decision, InstanceKind, Loaded
 from durable.runtime.outbox import Outbound
 from durable.runtime.planning import UNREAD, Plan
@@ -182,14 +182,22 @@ class EpisodePipeline:
     async def _commit(
         self, instance_id: str, loaded: Loaded, decision: Decision, began: int
     ) -> Awaitable[None]:
-        etag = await self._hub.history.commit(
-            instance_id,
-            decision.execution_id,
-            decision.new_events,
-            expected_etag=loaded.etag,
-            start_seq=decision.start_seq,
-            replace_execution=decision.replaced,
-        )
+        live = loaded.session
+        write_row = live is None or live.written != decision.visible
+        current = self._rows.prepare(instance_id, decision.row) if write_row else None
+        try:
+            etag = await self._hub.history.commit(
+                instance_id,
+                decision.execution_id,
+                decision.new_events,
+                expected_etag=loaded.etag,
+                start_seq=decision.start_seq,
+                replace_execution=decision.replaced,
+            )
+        except BaseException:
+            if current is not None:
+                current.cancel()
+            raise
         if decision.trace is not None:
             # Committed: this episode's work happened exactly once, whatever follows.
             try:
@@ -198,8 +206,6 @@ class EpisodePipeline:
                 log.warning("Could not emit the spans of an episode of '%s'", instance_id,
                             exc_info=True)
         crash_point("after_commit")
-        live = loaded.session
-        write_row = live is None or live.written != decision.visible
         session: LiveSession | None = None
         if decision.live is not None:
             full = decision.full_history
@@ -217,7 +223,8 @@ class EpisodePipeline:
         row_first = write_row and not decision.final and not decision.row_after_sends
         row: asyncio.Future[None] | None = None
         if row_first:
-            row = asyncio.ensure_future(self._row(instance_id, decision, write_row, before, None))
+            row = asyncio.ensure_future(
+                self._row(instance_id, decision, current, write_row, before, None))
         # Work items apart: a finished instance's row waits for its earlier episodes'
         # messages to other instances, but not for work items no one awaits any more.
         messages = asyncio.ensure_future(self._send(
@@ -229,7 +236,7 @@ class EpisodePipeline:
             session.sends = sends
         if row is None:
             row = asyncio.ensure_future(
-                self._row(instance_id, decision, write_row, before, sends))
+                self._row(instance_id, decision, current, write_row, before, sends))
         self._rows_written[instance_id] = row
         row.add_done_callback(lambda t: _forget(self._rows_written, instance_id, t))
         out = asyncio.ensure_future(_all_done(earlier, messages, row))
@@ -247,6 +254,7 @@ class EpisodePipeline:
         self,
         instance_id: str,
         decision: Decision,
+        current: RowRead | None,
         write_row: bool,
         before: asyncio.Future[None] | None,
         sends: asyncio.Future[None] | None,
@@ -262,7 +270,7 @@ class EpisodePipeline:
         if before is not None:
             await asyncio.gather(before, return_exceptions=True)
         if write_row:
-            await self._rows.write(instance_id, decision.row)
+            await self._rows.write(instance_id, decision.row, current)
 
     @staticmethod
     async def _tail(

@@ -66,6 +66,7 @@ class DurableWorker:
         )
         self.sender = Sender(hub, time, settings.max_chain_delay)
         rows = InstanceRows(hub.instances)
+        entity_rows = InstanceRows(hub.instances, guarded=False)
         orchestrations = OrchestrationKind(
             functions,
             check=sampler(settings.verify_live_sessions, settings.verify_live_sessions_sample_rate),
@@ -88,7 +89,7 @@ class DurableWorker:
             settings.max_concurrent_orchestrator_functions,
         )
         self.entity_batches = EpisodePipeline(
-            hub, lambda _iid: entities, self.sender, rows, time, self.sessions,
+            hub, lambda _iid: entities, self.sender, entity_rows, time, self.sessions,
             settings.max_concurrent_entity_functions,
         )
         self._coalescer = EpisodeCoalescer(self._run_episode)

@@ -219,16 +219,20 @@ class QueueListener:
             await self._release(message)
 
     async def _invoke(self, message: StorageMessage, body: bytes) -> bool:
-        renewal = asyncio.create_task(self._keep_invisible(message))
+        done = asyncio.Event()
+        renewal = asyncio.create_task(self._keep_invisible(message, done))
         try:
             return await self._handler(message, body)
         finally:
-            renewal.cancel()
+            done.set()
             await asyncio.gather(renewal, return_exceptions=True)
 
-    async def _keep_invisible(self, message: StorageMessage) -> None:
-        while True:
-            await asyncio.sleep(RENEW_INTERVAL)
+    async def _keep_invisible(self, message: StorageMessage, done: asyncio.Event) -> None:
+        """Renew the lease until `done`, which stops it between renewals, never during one:
+        a renewal that reached the queue changed the pop receipt, and cancelled before its
+        answer came it would leave the delete a stale one (the message would come back
+        when the lease ran out, and count one more dequeue)."""
+        while not await _set_within(done, RENEW_INTERVAL):
             try:
                 updated = await self._client_or_fail().update_message(
                     message.id, pop_receipt=message.pop_receipt,
@@ -279,6 +283,15 @@ class QueueListener:
     def _client_or_fail(self) -> QueueClient:
         assert self._client is not None, "listener not started"
         return self._client
+
+
+async def _set_within(event: asyncio.Event, seconds: float) -> bool:
+    """Whether `event` is set within `seconds`."""
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 def _first_line(exc: BaseException) -> str:
