@@ -9,6 +9,7 @@ import pytest
 from durable.app.root import process
 from durable.core.messages import TaskMessage
 from durable.core.status import OrchestrationRuntimeStatus as S
+from durable.runtime.instance_rows import RowRead
 from durable.runtime.worker import DurableWorker
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
@@ -197,11 +198,15 @@ async def test_a_changed_row_is_written_before_the_episodes_sends(
         sent_while_held: list[int] = []
 
         class HeldRows:
-            async def write(self, instance_id: str, update: InstanceUpdate) -> None:
+            def prepare(self, instance_id: str, update: InstanceUpdate) -> RowRead | None:
+                return real_rows.prepare(instance_id, update)
+
+            async def write(self, instance_id: str, update: InstanceUpdate,
+                            read: RowRead | None = None) -> None:
                 if update.runtime_status is S.Running and not release.is_set():
                     row_held.set()
                     await release.wait()
-                await real_rows.write(instance_id, update)
+                await real_rows.write(instance_id, update, read)
 
             async def repair(self, instance_id: str, update: InstanceUpdate) -> None:
                 await real_rows.repair(instance_id, update)
