@@ -3,25 +3,16 @@ host finished the instance does not take it back to running; every other write l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from durable.core.history import OrchestrationStatus
 from durable.runtime.instance_rows import InstanceRows
 from durable.storage import InstanceRecord, InstanceUpdate, TaskHub
 from tests.support.events import at
-from tests.support.hubs import provisioned_hub
 
 pytestmark = pytest.mark.azurite
 
 S = OrchestrationStatus
-
-
-@pytest.fixture
-async def hub(connection_string: str, hub_name: str) -> AsyncIterator[TaskHub]:
-    async with provisioned_hub(connection_string, hub_name) as h:
-        yield h
 
 
 def running(execution: str = "e1", custom: str | None = None) -> InstanceUpdate:

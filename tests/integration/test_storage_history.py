@@ -17,15 +17,8 @@ from durable.errors import HistoryConflictError
 from durable.storage import TaskHub, TaskHubSettings
 from durable.storage.names import history_table_name
 from tests.support.events import at, numbered_events, sample_events
-from tests.support.hubs import provisioned_hub
 
 pytestmark = pytest.mark.azurite
-
-
-@pytest.fixture
-async def hub(connection_string: str, hub_name: str) -> AsyncIterator[TaskHub]:
-    async with provisioned_hub(connection_string, hub_name) as h:
-        yield h
 
 
 @pytest.fixture

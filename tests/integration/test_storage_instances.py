@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -14,17 +13,10 @@ from durable.errors import InstanceConflictError, InstanceNotFoundError
 from durable.storage import InstanceRecord, InstanceUpdate, TaskHub
 from durable.storage.names import instances_table_name
 from tests.support.events import at
-from tests.support.hubs import provisioned_hub
 
 pytestmark = pytest.mark.azurite
 
 S = OrchestrationStatus
-
-
-@pytest.fixture
-async def hub(connection_string: str, hub_name: str) -> AsyncIterator[TaskHub]:
-    async with provisioned_hub(connection_string, hub_name) as h:
-        yield h
 
 
 def _record(instance_id: str, created: float = 0, **fields: object) -> InstanceRecord:

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -17,15 +16,8 @@ from durable.core.messages import TaskMessage
 from durable.errors import MessageFormatError
 from durable.storage import OutboundMessage, ReceivedMessage, TaskHub, codec
 from tests.support.events import at, sample_events
-from tests.support.hubs import provisioned_hub
 
 pytestmark = pytest.mark.azurite
-
-
-@pytest.fixture
-async def hub(connection_string: str, hub_name: str) -> AsyncIterator[TaskHub]:
-    async with provisioned_hub(connection_string, hub_name) as h:
-        yield h
 
 
 def _message(event_type: EventType = EventType.EventRaised, **fields: object) -> TaskMessage:
