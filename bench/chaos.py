@@ -71,6 +71,8 @@ MIX: tuple[tuple[str, float, Any], ...] = (
 EVENT_VALUE = "go"
 # How often the kill loop looks at the hosts (readiness, a kill that is due).
 KILL_TICK = 0.25
+# Unfinished instances and empty queues for this long: they are stuck, not slow.
+STUCK_AFTER = 30.0
 SHARED_COUNTER = EntityId("chaos_counter", "shared")
 # An invocation may fail on these and be retried (a connection reset under load); any other
 # failure is a bug.
@@ -90,7 +92,12 @@ class ChaosConfig:
     kill_every: float = 2.0
     # Starts are spread over this many seconds, so that kills hit work in every phase.
     start_over: float = 30.0
-    lease_seconds: int = 5
+    # How long a host's received message stays hidden, renewed every third of it (the
+    # Functions host: 10 minutes). Short, so that a killed host's messages come back soon;
+    # not shorter, because on a starved machine (a busy Azurite answering in seconds) a
+    # 5-second lease lost a hundred renewals a run, each one more copy of a message that
+    # its host was still handling.
+    lease_seconds: int = 10
     activity_max_seconds: float = 0.5
     # Kills stop after this long even if work remains; then the survivors finish it.
     max_chaos_seconds: float = 600.0
@@ -186,6 +193,9 @@ class ChaosReport:
     # Client signals to one shared counter entity, and what it ended at.
     signals_sent: int = 0
     shared_counter: int | None = None
+    # For each instance that did not complete: its history, event by event, to tell what it
+    # waits for.
+    unfinished_histories: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -219,6 +229,7 @@ class ChaosReport:
             f"messages sent again        {self.requeued}",
             f"shared counter             {self.shared_counter} "
             f"(client signals sent {self.signals_sent})",
+            *self.unfinished_histories[:5],
         ]
 
 
@@ -249,6 +260,17 @@ def history_problems(instance_id: str, events: Sequence[HistoryEvent]) -> list[s
         if n > 1:
             problems.append(f"{instance_id}: {kind.name} {n} times")
     return problems
+
+
+def describe_history(instance_id: str, events: Sequence[HistoryEvent]) -> str:
+    """One line per event of an unfinished instance: what it did and what it waits for."""
+    lines = [f"history of {instance_id}:"]
+    for e in events:
+        ids = [f"{name}={value}" for name, value in (
+            ("id", e.event_id), ("task", e.task_scheduled_id), ("timer", e.timer_id),
+            ("fire_at", e.fire_at), ("msg", e.message_id)) if value not in (None, -1)]
+        lines.append(f"  {e.timestamp:%H:%M:%S.%f} {e.event_type.name} {' '.join(ids)}")
+    return "\n".join(lines)
 
 
 async def poison_counts(hub: TaskHub) -> dict[str, int]:
@@ -403,7 +425,7 @@ class ChaosRun:
                 finished.set()
                 await chaos
                 await starter
-            await self._wait_queues_empty(deadline=time.monotonic() + 120)
+            await self._wait_queues_empty(deadline=time.monotonic() + 60)
             self.report.host_problems += self.pool.unexpected_exits()
             # A replacement started by the last kill may still be importing the app, before
             # its SIGTERM handler exists: what is checked is the stop of running hosts.
@@ -474,25 +496,39 @@ class ChaosRun:
         return {s.instance_id: s for s in found if s.instance_id}
 
     async def _wait_finished(self, starter: asyncio.Task[None], deadline: float) -> None:
+        """Until every instance finished, or the deadline, or STUCK_AFTER seconds with
+        nothing queued (hidden timers included) and no instance finishing: those that are
+        left wait for a message that no longer exists, and waiting longer shows nothing."""
         wanted = {i.instance_id for i in self.instances}
         last = -1
+        idle_since: float | None = None
+        done: list[str] = []
         while True:
             if starter.done():
                 starter.result()  # raises what the starter raised
                 statuses = await self._statuses()
                 done = [i for i in wanted if i in statuses
                         and statuses[i].runtime_status in FINAL]
+                queued = sum((await self.hub.queues.approximate_counts()).values())
                 if len(done) != last:
                     assert self.pool is not None
                     ready = sum(1 for h in self.pool.hosts if self.pool.is_ready(h))
                     alive = sum(1 for h in self.pool.hosts if h.process.poll() is None)
-                    counts = await self.hub.queues.approximate_counts()
                     self.log(f"{len(done)}/{len(wanted)} instances finished; {ready} of "
-                             f"{alive} hosts ready; {sum(counts.values())} messages queued")
-                    last = len(done)
+                             f"{alive} hosts ready; {queued} messages queued")
+                    last, idle_since = len(done), None
                 if len(done) == len(wanted):
                     return
+                if queued:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since > STUCK_AFTER:
+                    self.log(f"nothing queued for {STUCK_AFTER:.0f} s; unfinished: "
+                             f"{sorted(wanted - set(done))[:10]}")
+                    return
             if time.monotonic() > deadline:
+                self.log(f"deadline reached; unfinished: {sorted(wanted - set(done))[:10]}")
                 return
             await asyncio.sleep(1.0)
 
@@ -520,6 +556,8 @@ class ChaosRun:
             for iid in inst.all_ids():
                 loaded = await self.hub.history.load_history(iid)
                 report.history_problems += history_problems(iid, loaded.events)
+                if state is not OrchestrationRuntimeStatus.Completed:
+                    report.unfinished_histories.append(describe_history(iid, loaded.events))
         report.poison_counts = await poison_counts(self.hub)
         report.shared_counter = await self._settled_counter(report.signals_sent)
         await self._count_executions()
