@@ -366,7 +366,9 @@ class HostPool:
         return True
 
     def unexpected_exits(self) -> list[str]:
-        return [f"host on port {h.port} exited by itself ({h.process.returncode})"
+        """Hosts that died without being killed, each with the end of what it printed."""
+        return [f"host on port {h.port} exited by itself ({h.process.returncode}); its last "
+                "lines:\n" + "\n".join(list(h.lines)[-15:])
                 for h in self.hosts if h.process.poll() is not None]
 
     def stop(self) -> list[int]:

@@ -6,19 +6,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ServiceResponseError,
+)
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from emulator.devstorage import DEV_ACCOUNT, DEV_KEY, DEV_PORTS
 from emulator.errors import StorageError
+from emulator.logs import host_logger
 from emulator.settings import LocalSettings, resolve_setting
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
+# How long a start-up waits for a storage endpoint that is busy (see check_reachable).
+STORAGE_PATIENCE = 60.0
+_log = host_logger("storage")
 START_AZURITE_HINT = (
     "Start Azurite (`npx azurite --silent --skipApiVersionCheck --loose`), or set "
     "AzureWebJobsStorage to UseDevelopmentStorage=true so that the host starts it."
@@ -88,8 +98,14 @@ def resolve_connection(setting: str | None, local: LocalSettings) -> StorageAcco
     return parse_connection(name, value)
 
 
-async def check_reachable(account: StorageAccount, timeout: float = 5.0) -> None:
-    """One cheap request against the queue endpoint; StorageError says which one failed."""
+async def check_reachable(account: StorageAccount, timeout: float = 5.0,
+                          patience: float = STORAGE_PATIENCE) -> None:
+    """One cheap request against the queue endpoint; StorageError says which one failed.
+
+    An endpoint that refuses the connection fails at once (nothing listens there). One that
+    took the request but is slow to answer, or answered with a server error, is busy, not
+    absent: a replacement host starting beside others that keep a storage emulator busy
+    must not exit for it, so it is asked again for up to `patience` seconds."""
     try:
         client = QueueServiceClient.from_connection_string(
             account.connection_string, retry_total=0, connection_timeout=timeout,
@@ -100,16 +116,31 @@ async def check_reachable(account: StorageAccount, timeout: float = 5.0) -> None
             f"The connection string in '{account.setting}' cannot be used: {exc}",
             "Use a storage account connection string or UseDevelopmentStorage=true.",
         ) from None
-    try:
-        async with client:
-            await asyncio.wait_for(client.get_service_properties(), timeout)
-    except (AzureError, OSError, TimeoutError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StorageError(
-            f"Cannot reach the queue endpoint {account.queue_endpoint} "
-            f"(connection '{account.setting}'): {reason}",
-            START_AZURITE_HINT,
-        ) from None
+    deadline = time.monotonic() + patience
+    async with client:
+        while True:
+            try:
+                await asyncio.wait_for(client.get_service_properties(), timeout)
+                return
+            except (AzureError, OSError, TimeoutError) as exc:
+                if not _busy(exc) or time.monotonic() + timeout > deadline:
+                    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise StorageError(
+                        f"Cannot reach the queue endpoint {account.queue_endpoint} "
+                        f"(connection '{account.setting}'): {reason}",
+                        START_AZURITE_HINT,
+                    ) from None
+                _log.warning("The queue endpoint %s is slow to answer (%s); asking again.",
+                             account.queue_endpoint, type(exc).__name__)
+
+
+def _busy(exc: BaseException) -> bool:
+    """A storage service that took the request and is slow or failing, not one that is
+    not there (connection refused, unknown host)."""
+    if isinstance(exc, TimeoutError | ServiceResponseError):
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(exc, HttpResponseError) and isinstance(status, int) and status >= 500
 
 
 # The SDK's default waits 15 s, then longer, between tries: a listener would notice that
