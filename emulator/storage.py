@@ -124,14 +124,19 @@ async def check_reachable(account: StorageAccount, timeout: float = 5.0,
                 return
             except (AzureError, OSError, TimeoutError) as exc:
                 if not _busy(exc) or time.monotonic() + timeout > deadline:
-                    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                     raise StorageError(
                         f"Cannot reach the queue endpoint {account.queue_endpoint} "
-                        f"(connection '{account.setting}'): {reason}",
+                        f"(connection '{account.setting}'): {first_line(exc)}",
                         START_AZURITE_HINT,
                     ) from None
                 _log.warning("The queue endpoint %s is slow to answer (%s); asking again.",
                              account.queue_endpoint, type(exc).__name__)
+
+
+def first_line(exc: BaseException) -> str:
+    """What a storage error says, in one line (the SDK's run on with request details)."""
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _busy(exc: BaseException) -> bool:

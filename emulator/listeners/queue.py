@@ -33,7 +33,7 @@ from emulator.functions import FunctionSpec
 from emulator.invoker import InvocationFailed, Invoker
 from emulator.logs import host_logger
 from emulator.settings import QueueOptions
-from emulator.storage import QueueClients, StorageAccount
+from emulator.storage import QueueClients, StorageAccount, first_line
 
 MessageHandler = Callable[[StorageMessage, bytes], Awaitable[bool]]
 """Handles one received message (its body decoded); True when it may be deleted."""
@@ -175,9 +175,9 @@ class QueueListener:
         if self._failing_since is None:
             self._failing_since = time.monotonic()
             _log.warning("Polling queue '%s' failed: %s. Polling goes on with backoff until "
-                         "the queue answers.", self.queue_name, _first_line(exc))
+                         "the queue answers.", self.queue_name, first_line(exc))
         else:
-            _log.debug("Polling queue '%s' failed again: %s", self.queue_name, _first_line(exc))
+            _log.debug("Polling queue '%s' failed again: %s", self.queue_name, first_line(exc))
 
     def _poll_succeeded(self) -> None:
         if self._failing_since is not None:
@@ -240,7 +240,7 @@ class QueueListener:
                 )
                 message.pop_receipt = updated.pop_receipt
             except (AzureError, OSError) as exc:
-                _log.warning("Renewing message %s failed: %s", message.id, _first_line(exc))
+                _log.warning("Renewing message %s failed: %s", message.id, first_line(exc))
 
     async def _release(self, message: StorageMessage) -> None:
         delay = self._options.visibility_timeout
@@ -268,7 +268,7 @@ class QueueListener:
             await poison.send_message(message.content)
         except (AzureError, OSError) as exc:
             _log.error("Moving message %s to '%s' failed: %s", message.id, name,
-                       _first_line(exc))
+                       first_line(exc))
             return
         await self._settle(self._client_or_fail().delete_message, message.id,
                            message.pop_receipt)
@@ -278,7 +278,7 @@ class QueueListener:
             await operation(*args, **kwargs)
         except (AzureError, OSError) as exc:
             _log.warning("Queue '%s': %s failed: %s", self.queue_name,
-                         getattr(operation, "__name__", "operation"), _first_line(exc))
+                         getattr(operation, "__name__", "operation"), first_line(exc))
 
     def _client_or_fail(self) -> QueueClient:
         assert self._client is not None, "listener not started"
@@ -292,8 +292,3 @@ async def _set_within(event: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text.splitlines()[0] if text else type(exc).__name__

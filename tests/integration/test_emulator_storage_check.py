@@ -26,8 +26,12 @@ class HoldingProxy:
         self._held = held
         self.accepted = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self.server: asyncio.Server | None = None
+        self._server: asyncio.Server | None = None
         self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
@@ -47,8 +51,8 @@ class HoldingProxy:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.server is not None:
-            self.server.close()
+        if self._server is not None:
+            self._server.close()
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -64,8 +68,7 @@ async def holding_proxy(connection_string: str, held: int) -> AsyncIterator[Hold
     queue_port = int(re.search(r"QueueEndpoint=http://127\.0\.0\.1:(\d+)", connection_string)
                      .group(1))  # type: ignore[union-attr]
     proxy = HoldingProxy(queue_port, held)
-    proxy.server = await asyncio.start_server(proxy._accept, "127.0.0.1", 0)
-    proxy.port = int(proxy.server.sockets[0].getsockname()[1])
+    await proxy.start()
     try:
         yield proxy
     finally:
