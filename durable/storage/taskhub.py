@@ -14,7 +14,6 @@ from types import TracebackType
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.core.pipeline.transport import AioHttpTransport
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
@@ -30,7 +29,14 @@ from durable.storage.names import (
 )
 from durable.storage.queues import TaskHubQueues
 from durable.storage.settings import TaskHubSettings
-from durable.storage.transport import CountingTransport, RequestCounter, is_loopback, translating
+from durable.storage.transport import (
+    CountingTransport,
+    PoolTransport,
+    RequestCounter,
+    is_emulator,
+    keepalive_for,
+    translating,
+)
 
 # Azure keeps a deleted queue/table/container name reserved for a while (up to ~30 s for
 # containers); a hub re-created right after delete-task-hub waits it out.
@@ -47,13 +53,10 @@ def _error_code(exc: Exception) -> str:
 def _retry_options(connection_string: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Retry settings for (queue/blob, table) clients.
 
-    The SDK defaults back off for up to a minute; an unreachable loopback endpoint is Azurite
-    not running, which one quick retry is enough to establish.
+    The SDK defaults back off for up to a minute; an unreachable Azurite is Azurite not
+    running, which one quick retry is enough to establish.
     """
-    parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
-    endpoints = [v for k, v in parts.items() if k.lower().endswith("endpoint")]
-    local = bool(endpoints) and all(is_loopback(e) for e in endpoints)
-    connect = 1 if local else 3
+    connect = 1 if is_emulator(connection_string) else 3
     storage = {
         "retry_total": 3,
         "retry_connect": connect,
@@ -71,12 +74,12 @@ class TaskHub:
     def __init__(self, settings: TaskHubSettings) -> None:
         self.settings = settings
         self._counter = RequestCounter()
-        # use_env_settings=False: aiohttp would otherwise look up proxy and netrc settings on
-        # a thread for every request, a measurable share of a busy host's CPU.
-        self._transport = AioHttpTransport(
-            connection_timeout=10, read_timeout=120, use_env_settings=False
-        )
         cs = settings.connection_string
+        # No environment settings: aiohttp would otherwise look up proxy and netrc settings
+        # on a thread for every request, a measurable share of a busy host's CPU.
+        self._transport = PoolTransport(
+            connection_timeout=10, read_timeout=120, keepalive_seconds=keepalive_for(cs)
+        )
         storage_retry, table_retry = _retry_options(cs)
 
         def transport(service: str) -> CountingTransport:

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from urllib.parse import urlsplit
 
+import aiohttp
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import AioHttpTransport, AsyncHttpTransport
 
@@ -29,6 +30,13 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # Answers that say "not now" rather than "not this request": a timeout, throttling, the
 # service's own failures.
 _TRANSIENT_STATUS = {408, 429}
+# Azurite closes a connection idle for 5 s (Node's keep-alive default; Azurite's
+# `--keepAliveTimeout`). aiohttp keeps one for 15 s, and notices the close only once its event
+# loop reads the socket: a loop busy at that moment sends the next request on a dead
+# connection ("connection reset by peer"). Against Azurite we stop reusing a connection well
+# before the server stops keeping it.
+AZURITE_KEEPALIVE_S = 2.5
+_AIOHTTP_KEEPALIVE_S = 15.0
 
 
 class RequestCounter:
@@ -72,6 +80,53 @@ def classify_request(service: str, method: str, url: str) -> str:
         return f"{service}.list" if "comp=list" in query else f"{service}.admin"
     names = {"PUT": "upload", "GET": "download", "HEAD": "properties", "DELETE": "delete"}
     return f"{service}." + names.get(method, method.lower())
+
+
+# mypy sees azure-core's aiohttp transport as Any (its module imports aiohttp lazily).
+class PoolTransport(AioHttpTransport):  # type: ignore[misc]
+    """azure-core's aiohttp transport with a connection pool whose keep-alive we choose.
+
+    `keepalive_seconds` must stay below the server's own idle timeout, or a pooled
+    connection can be reused just as the server closes it.
+    """
+
+    session: aiohttp.ClientSession | None
+    _has_been_opened: bool
+
+    def __init__(self, *, keepalive_seconds: float = _AIOHTTP_KEEPALIVE_S, **kwargs: Any) -> None:
+        super().__init__(use_env_settings=False, **kwargs)
+        self._keepalive_seconds = keepalive_seconds
+
+    async def open(self) -> None:
+        if self.session is None and not self._has_been_opened:
+            # What azure-core's own session has (no cookies, no decompression, and with
+            # use_env_settings=False no proxy lookups), plus our keep-alive.
+            self.session = aiohttp.ClientSession(
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                connector=aiohttp.TCPConnector(keepalive_timeout=self._keepalive_seconds),
+            )
+        await super().open()
+
+
+def keepalive_for(connection_string: str) -> float:
+    """How long to keep an idle connection to this account: short for Azurite, aiohttp's
+    default for Azure (whose front ends keep idle connections for minutes)."""
+    return AZURITE_KEEPALIVE_S if is_emulator(connection_string) else _AIOHTTP_KEEPALIVE_S
+
+
+def is_emulator(connection_string: str) -> bool:
+    """Whether a connection string names Azurite: its well-known account, or only loopback
+    endpoints."""
+    parts = {k.strip().lower(): v.strip() for k, v in
+             (p.split("=", 1) for p in connection_string.split(";") if "=" in p)}
+    if parts.get("usedevelopmentstorage", "").lower() == "true":
+        return True
+    if parts.get("accountname") == "devstoreaccount1":
+        return True
+    endpoints = [v for k, v in parts.items() if k.endswith("endpoint")]
+    return bool(endpoints) and all(is_loopback(e) for e in endpoints)
 
 
 class CountingTransport(AsyncHttpTransport[Any, Any]):
