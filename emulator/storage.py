@@ -20,6 +20,7 @@ from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
+from durable.storage.transport import PoolTransport, keepalive_for
 from emulator.devstorage import DEV_ACCOUNT, DEV_KEY, DEV_PORTS
 from emulator.errors import StorageError
 from emulator.logs import host_logger
@@ -98,6 +99,12 @@ def resolve_connection(setting: str | None, local: LocalSettings) -> StorageAcco
     return parse_connection(name, value)
 
 
+def pooled(account: StorageAccount) -> PoolTransport:
+    """A connection pool for one binding's client that, against Azurite, drops idle
+    connections before Azurite closes them (see durable.storage.transport)."""
+    return PoolTransport(keepalive_seconds=keepalive_for(account.connection_string))
+
+
 async def check_reachable(account: StorageAccount, timeout: float = 5.0,
                           patience: float = STORAGE_PATIENCE) -> None:
     """One cheap request against the queue endpoint; StorageError says which one failed.
@@ -169,6 +176,7 @@ class QueueClients:
             client = QueueClient.from_connection_string(
                 account.connection_string, queue, retry_total=RETRY_TOTAL,
                 initial_backoff=RETRY_INITIAL_BACKOFF, increment_base=RETRY_INCREMENT_BASE,
+                transport=pooled(account),
             )
             self._clients[key] = client
         return client
@@ -203,6 +211,7 @@ class ServiceClients:
             client = BlobServiceClient.from_connection_string(
                 account.connection_string, retry_total=RETRY_TOTAL,
                 initial_backoff=RETRY_INITIAL_BACKOFF, increment_base=RETRY_INCREMENT_BASE,
+                transport=pooled(account),
             )
             self._blobs[account.connection_string] = client
         return client
@@ -210,7 +219,8 @@ class ServiceClients:
     def table(self, account: StorageAccount) -> TableServiceClient:
         client = self._tables.get(account.connection_string)
         if client is None:
-            client = TableServiceClient.from_connection_string(account.connection_string)
+            client = TableServiceClient.from_connection_string(
+                account.connection_string, transport=pooled(account))
             self._tables[account.connection_string] = client
         return client
 
