@@ -18,23 +18,22 @@ cadence is the clock's.
 
     python bench/chaos.py [--instances 300] [--hosts 3] [--kill-every 2] [--seed N]
 
-`tests/e2e/test_chaos.py` runs a smaller configuration of the same driver.
+`tests/e2e/test_chaos.py` runs a smaller configuration of the same driver. What it starts
+is in `chaos_plan`, what it checks in `chaos_report`, its host processes in `chaos_hosts`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import re
-import signal
 import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,41 +41,32 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from azure.core.exceptions import ResourceNotFoundError  # noqa: E402
 from azure.data.tables.aio import TableServiceClient  # noqa: E402
 
+from bench.chaos_hosts import HostPool  # noqa: E402
+from bench.chaos_plan import EVENT_VALUE, Instance, plan_instances  # noqa: E402
+from bench.chaos_report import (  # noqa: E402
+    ChaosReport,
+    delete_poison_queues,
+    describe_history,
+    history_problems,
+    poison_counts,
+)
 from durable.client import (  # noqa: E402
-    DurableOrchestrationClient,  # noqa: E402
+    DurableOrchestrationClient,
     DurableOrchestrationStatus,
     OrchestrationRuntimeStatus,
 )
 from durable.core.entities import EntityId  # noqa: E402
-from durable.core.history import EventType, HistoryEvent  # noqa: E402
 from durable.storage.settings import TaskHubSettings  # noqa: E402
 from durable.storage.taskhub import TaskHub  # noqa: E402
 from tests.conftest import DEV_CONNECTION_STRING  # noqa: E402
-from tests.e2e.conftest import READY, HostProcess  # noqa: E402
 
-APP = "chaos_app"
-# (orchestrator, share of the instances, input)
-MIX: tuple[tuple[str, float, Any], ...] = (
-    ("chain", 0.20, None),
-    ("fan", 0.10, 20),
-    ("parent", 0.15, None),
-    ("retrying", 0.15, None),
-    ("timer", 0.15, 2),
-    ("event", 0.15, None),
-    ("counting", 0.10, 5),
-)
-EVENT_VALUE = "go"
 # How often the kill loop looks at the hosts (readiness, a kill that is due).
 KILL_TICK = 0.25
 # Unfinished instances and empty queues for this long: they are stuck, not slow.
 STUCK_AFTER = 30.0
 SHARED_COUNTER = EntityId("chaos_counter", "shared")
-# An invocation may fail on these and be retried (a connection reset under load); any other
-# failure is a bug.
-TRANSIENT_FAILURES = {"StorageUnavailableError"}
 FINAL = {
     OrchestrationRuntimeStatus.Completed,
     OrchestrationRuntimeStatus.Failed,
@@ -104,284 +94,6 @@ class ChaosConfig:
     timeout: float = 900.0
     seed: int | None = None
     connection_string: str = DEV_CONNECTION_STRING
-
-
-@dataclass(frozen=True)
-class Instance:
-    instance_id: str
-    name: str
-    payload: Any
-
-    def expected_output(self) -> Any:
-        return expected_output(self.name, self.instance_id, self.payload)
-
-    def expected_executions(self) -> dict[str, int]:
-        """Activity key -> executions without duplicates (flaky fails twice first)."""
-        iid = self.instance_id
-        if self.name == "chain":
-            return {f"{iid}:{i}": 1 for i in range(3)}
-        if self.name == "fan":
-            return {f"{iid}:{i}": 1 for i in range(int(self.payload))}
-        if self.name == "parent":
-            return {
-                **Instance(f"{iid}:0", "chain", None).expected_executions(),
-                **Instance(f"{iid}:1", "fan", 5).expected_executions(),
-            }
-        if self.name == "retrying":
-            return {f"{iid}:f": 3}
-        if self.name == "timer":
-            return {f"{iid}:0": 1, f"{iid}:1": 1}
-        if self.name == "counting":
-            return {}
-        return {f"{iid}:{EVENT_VALUE}": 1}
-
-    def all_ids(self) -> list[str]:
-        """This instance and its sub-orchestrations."""
-        if self.name == "parent":
-            return [self.instance_id, f"{self.instance_id}:0", f"{self.instance_id}:1"]
-        return [self.instance_id]
-
-
-def expected_output(name: str, iid: str, payload: Any) -> Any:
-    if name == "chain":
-        return [f"{iid}:{i}!" for i in range(3)]
-    if name == "fan":
-        return int(payload)
-    if name == "parent":
-        return [expected_output("chain", f"{iid}:0", None), 5]
-    if name == "retrying":
-        return f"{iid}:f ok"
-    if name == "timer":
-        return [f"{iid}:0!", f"{iid}:1!"]
-    if name == "event":
-        return f"{iid}:{EVENT_VALUE}!"
-    if name == "counting":
-        return int(payload) + 1
-    raise ValueError(f"unknown orchestrator {name!r}")
-
-
-def plan_instances(count: int, rng: random.Random) -> list[Instance]:
-    """`count` instances in MIX's proportions (largest remainders), shuffled."""
-    quotas = [(count * share, name, payload) for name, share, payload in MIX]
-    numbers = {name: int(q) for q, name, _ in quotas}
-    by_remainder = sorted(quotas, key=lambda q: q[0] - int(q[0]), reverse=True)
-    for _, name, _ in by_remainder[: count - sum(numbers.values())]:
-        numbers[name] += 1
-    names = [(name, payload) for _, name, payload in quotas for _ in range(numbers[name])]
-    rng.shuffle(names)
-    return [Instance(f"{name}-{i:04d}", name, payload) for i, (name, payload) in enumerate(names)]
-
-
-@dataclass
-class ChaosReport:
-    instances: int = 0
-    completed: int = 0
-    kills: int = 0
-    hosts_started: int = 0
-    seconds: float = 0.0
-    activity_executions: int = 0
-    expected_executions: int = 0
-    duplicate_executions: int = 0
-    wrong: list[str] = field(default_factory=list)
-    history_problems: list[str] = field(default_factory=list)
-    queue_counts: dict[str, int] = field(default_factory=dict)
-    poison_counts: dict[str, int] = field(default_factory=dict)
-    host_problems: list[str] = field(default_factory=list)
-    # Invocations that failed (and were retried), by exception type; messages sent again.
-    failed_invocations: Counter[str] = field(default_factory=Counter)
-    requeued: int = 0
-    # Client signals to one shared counter entity, and what it ended at.
-    signals_sent: int = 0
-    shared_counter: int | None = None
-    # For each instance that did not complete: its history, event by event, to tell what it
-    # waits for.
-    unfinished_histories: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.completed == self.instances
-            and not self.wrong
-            and not self.history_problems
-            and not any(self.queue_counts.values())
-            and not any(self.poison_counts.values())
-            and not self.host_problems
-            and set(self.failed_invocations) <= TRANSIENT_FAILURES
-            and self.shared_counter == self.signals_sent
-        )
-
-    def lines(self) -> list[str]:
-        return [
-            f"instances completed        {self.completed}/{self.instances}",
-            f"hosts killed (SIGKILL)     {self.kills} ({self.hosts_started} started)",
-            f"run time                   {self.seconds:.1f} s",
-            f"activity executions        {self.activity_executions} "
-            f"(expected {self.expected_executions})",
-            f"duplicate executions       {self.duplicate_executions}",
-            f"wrong outputs              {len(self.wrong)} {self.wrong[:3]}",
-            f"history problems           {len(self.history_problems)} "
-            f"{self.history_problems[:3]}",
-            f"messages left in queues    {sum(self.queue_counts.values())}",
-            f"poison messages            {sum(self.poison_counts.values())}",
-            f"host problems              {self.host_problems[:3]}",
-            f"failed invocations         {sum(self.failed_invocations.values())} "
-            f"{dict(self.failed_invocations)}",
-            f"messages sent again        {self.requeued}",
-            f"shared counter             {self.shared_counter} "
-            f"(client signals sent {self.signals_sent})",
-            *self.unfinished_histories[:5],
-        ]
-
-
-def history_problems(instance_id: str, events: Sequence[HistoryEvent]) -> list[str]:
-    """Anything in one execution's history that was applied twice."""
-    problems: list[str] = []
-    ids = Counter(e.message_id for e in events if e.message_id)
-    problems += [f"{instance_id}: message {m} applied {n} times" for m, n in ids.items() if n > 1]
-    completions = (
-        EventType.TaskCompleted,
-        EventType.TaskFailed,
-        EventType.SubOrchestrationInstanceCompleted,
-        EventType.SubOrchestrationInstanceFailed,
-    )
-    done = Counter(e.task_scheduled_id for e in events if e.event_type in completions)
-    done += Counter(e.timer_id for e in events if e.event_type is EventType.TimerFired)
-    problems += [f"{instance_id}: task {t} completed {n} times" for t, n in done.items() if n > 1]
-    actions = (
-        EventType.TaskScheduled,
-        EventType.TimerCreated,
-        EventType.SubOrchestrationInstanceCreated,
-    )
-    scheduled = Counter(e.event_id for e in events if e.event_type in actions)
-    problems += [f"{instance_id}: action {a} recorded {n} times"
-                 for a, n in scheduled.items() if n > 1]
-    for kind in (EventType.ExecutionStarted, EventType.ExecutionCompleted):
-        n = sum(1 for e in events if e.event_type is kind)
-        if n > 1:
-            problems.append(f"{instance_id}: {kind.name} {n} times")
-    return problems
-
-
-def describe_history(instance_id: str, events: Sequence[HistoryEvent]) -> str:
-    """One line per event of an unfinished instance: what it did and what it waits for."""
-    lines = [f"history of {instance_id}:"]
-    for e in events:
-        ids = [f"{name}={value}" for name, value in (
-            ("id", e.event_id), ("task", e.task_scheduled_id), ("timer", e.timer_id),
-            ("fire_at", e.fire_at), ("msg", e.message_id)) if value not in (None, -1)]
-        lines.append(f"  {e.timestamp:%H:%M:%S.%f} {e.event_type.name} {' '.join(ids)}")
-    return "\n".join(lines)
-
-
-async def poison_counts(hub: TaskHub) -> dict[str, int]:
-    """Messages in the poison queues of the hub's control and work-item queues."""
-    queues = [*hub.queues.control_queue_names, hub.queues.work_item_queue_name]
-    counts: dict[str, int] = {}
-    for name in queues:
-        client = hub.queues.client(f"{name}-poison")
-        try:
-            props = await client.get_queue_properties()
-        except ResourceNotFoundError:
-            continue
-        counts[client.queue_name] = int(props.approximate_message_count or 0)
-    return counts
-
-
-async def delete_poison_queues(hub: TaskHub) -> None:
-    for name in [*hub.queues.control_queue_names, hub.queues.work_item_queue_name]:
-        with contextlib.suppress(ResourceNotFoundError):
-            await hub.queues.client(f"{name}-poison").delete_queue()
-
-
-class HostPool:
-    """`size` host processes on one hub; `kill_one` SIGKILLs a ready one and starts another."""
-
-    def __init__(self, size: int, env: dict[str, str], rng: random.Random) -> None:
-        self._env = env
-        self._rng = rng
-        # --no-reload: what is killed is the host itself (a reloader's child would die with
-        # it, but would also make every replacement slower to start).
-        self.hosts = [HostProcess(APP, env, "--no-reload") for _ in range(size)]
-        self.started = size
-        self.killed: list[HostProcess] = []
-        self._ready_since: dict[HostProcess, float] = {}
-
-    def is_ready(self, host: HostProcess) -> bool:
-        """Alive, and has said it is ready. Its output is searched only until then: a
-        working host writes thousands of lines, and scanning them all on every look
-        would make this driver the machine's busiest process."""
-        if host.process.poll() is not None:
-            return False
-        if host in self._ready_since:
-            return True
-        if any(READY.search(x) for x in list(host.lines)):
-            self._ready_since[host] = time.monotonic()
-            return True
-        return False
-
-    async def wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not all(self.is_ready(h) for h in self.hosts):
-            dead = [h for h in self.hosts if h.process.poll() is not None]
-            if dead or time.monotonic() > deadline:
-                raise RuntimeError("hosts did not start:\n" + "\n".join(
-                    h.output[-3000:] for h in dead or self.hosts))
-            await asyncio.sleep(0.2)
-
-    async def settle(self, timeout: float = 120.0) -> None:
-        """Wait until every host still alive is ready (dead ones are reported elsewhere)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not all(
-            self.is_ready(h) for h in self.hosts if h.process.poll() is None
-        ):
-            await asyncio.sleep(0.2)
-
-    def note_ready(self) -> None:
-        """Record when each host was first seen ready."""
-        for host in self.hosts:
-            self.is_ready(host)
-
-    def kill_one(self, min_ready: float = 0.0) -> bool:
-        """SIGKILL a host that has been ready for at least `min_ready` seconds, and only
-        when no replacement is still starting, so that each host does some work before it
-        dies however slowly hosts start (on a slow machine most hosts would otherwise be
-        starting up at any moment, each replacement killed as soon as it is ready, and
-        the one or two working hosts would share the CPU with the start-ups)."""
-        self.note_ready()
-        now = time.monotonic()
-        if any(h not in self._ready_since for h in self.hosts if h.process.poll() is None):
-            return False  # the last replacement is still starting
-        ready = [h for h in self.hosts if h in self._ready_since and self.is_ready(h)
-                 and now - self._ready_since[h] >= min_ready]
-        if not ready:
-            return False
-        victim = self._rng.choice(ready)
-        victim.process.send_signal(signal.SIGKILL)
-        victim.process.wait()
-        self._ready_since.pop(victim, None)
-        self.hosts.remove(victim)
-        self.killed.append(victim)
-        self.hosts.append(HostProcess(APP, self._env, "--no-reload"))
-        self.started += 1
-        return True
-
-    def unexpected_exits(self) -> list[str]:
-        """Hosts that died without being killed, each with the end of what it printed."""
-        return [f"host on port {h.port} exited by itself ({h.process.returncode}); its last "
-                "lines:\n" + "\n".join(list(h.lines)[-15:])
-                for h in self.hosts if h.process.poll() is not None]
-
-    def stop(self) -> list[int]:
-        codes = []
-        for host in self.hosts:
-            try:
-                codes.append(host.stop())
-            except AssertionError:
-                codes.append(-1)
-        return codes
-
-    def outputs(self) -> list[str]:
-        return [h.output for h in [*self.killed, *self.hosts]]
 
 
 class ChaosRun:

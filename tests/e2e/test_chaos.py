@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from bench.azurite import PrivateAzurite
-from bench.chaos import TRANSIENT_FAILURES, ChaosConfig, run_chaos
+from bench.chaos import ChaosConfig, run_chaos
+from bench.chaos_report import TRANSIENT_FAILURES
 from tests.conftest import DEV_CONNECTION_STRING
 
 pytestmark = pytest.mark.slow

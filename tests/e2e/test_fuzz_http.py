@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from bench.chaos import delete_poison_queues, poison_counts
+from bench.chaos_report import delete_poison_queues, poison_counts
 from durable.client import DurableOrchestrationClient
 from durable.core.history import EventType
 from durable.storage.settings import TaskHubSettings

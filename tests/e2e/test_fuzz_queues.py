@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 import pytest
 from azure.storage.queue.aio import QueueClient
 
-from bench.chaos import expected_output
+from bench.chaos_plan import expected_output
 from durable.client import DurableOrchestrationClient
 from durable.runtime.worker import MAX_REQUEUES
 from durable.storage.partitions import partition_index

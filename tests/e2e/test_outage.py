@@ -26,12 +26,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bench.chaos import (
-    delete_poison_queues,
-    expected_output,
-    history_problems,
-    poison_counts,
-)
+from bench.chaos_plan import expected_output
+from bench.chaos_report import delete_poison_queues, history_problems, poison_counts
 from durable.client import DurableOrchestrationClient
 from durable.errors import StorageUnavailableError
 from durable.storage.settings import TaskHubSettings

@@ -15,11 +15,8 @@ from collections.abc import AsyncIterator
 import pytest
 from azure.data.tables.aio import TableServiceClient
 
-from bench.chaos import (
-    Instance,
-    history_problems,
-    poison_counts,
-)
+from bench.chaos_plan import Instance
+from bench.chaos_report import history_problems, poison_counts
 from durable.client import DurableOrchestrationClient
 from durable.storage.taskhub import TaskHub
 from tests.e2e.conftest import HostProcess

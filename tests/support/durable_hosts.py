@@ -72,7 +72,7 @@ def duplicate_completions(events: list[HistoryEvent]) -> list[int]:
 @asynccontextmanager
 async def fresh_hub(connection_string: str, hub_name: str) -> AsyncIterator[TaskHub]:
     """A created task hub, deleted afterwards together with any poison queues of its queues."""
-    from bench.chaos import delete_poison_queues
+    from bench.chaos_report import delete_poison_queues
 
     hub = hub_for(hub_name, connection_string)
     await hub.create_if_not_exists()
