@@ -124,12 +124,17 @@ async def test_an_episode_is_acknowledged_without_waiting_for_an_earlier_episode
     next episode's messages are acknowledged once its own sends and row are done; only a row
     that shows the instance finished waits for the earlier sends."""
     import asyncio
+    import contextvars
     from collections.abc import Sequence
     from datetime import UTC, datetime
 
     from durable.core.events import event_raised
     from durable.runtime.outbox import Outbound
 
+    # Set in the first episode's task, and so in the tasks it starts: the sends to hold are
+    # that episode's, not the start episode's, whose sends may still be going out after
+    # its row shows Running.
+    holding: contextvars.ContextVar[bool] = contextvars.ContextVar("holding", default=False)
     settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
     async with running_hub(settings) as r:
         iid = await r.client.start_new("wait_event")
@@ -143,7 +148,7 @@ async def test_an_episode_is_acknowledged_without_waiting_for_an_earlier_episode
                 return getattr(pipeline_sender, name)
 
             async def send_all(self, outbound: Sequence[Outbound]) -> None:
-                if not reached.is_set():
+                if holding.get() and not reached.is_set():
                     reached.set()
                     await release.wait()
                 await real_send_all(outbound)
@@ -156,7 +161,11 @@ async def test_an_episode_is_acknowledged_without_waiting_for_an_earlier_episode
             event = event_raised(datetime.now(UTC), name=name, input='"ok"')
             return await queues.encode(TaskMessage(message_id, iid, event))
 
-        first = asyncio.create_task(r.worker.on_control_message(await body("m-1", "other")))
+        async def held_episode() -> None:
+            holding.set(True)
+            await r.worker.on_control_message(await body("m-1", "other"))
+
+        first = asyncio.create_task(held_episode())
         await asyncio.wait_for(reached.wait(), 10)
         # The first episode's sends are held; the second episode still completes.
         await asyncio.wait_for(
