@@ -81,10 +81,16 @@ def plan_orchestration(
     """The plan for `messages` (see the module docstring for the rules)."""
     plan = Plan()
     current = summary.started.execution_id if summary.started else None
+    # Two copies of one message can arrive in one batch (a copy sent again while the
+    # original's delete failed); the second is applied by neither history nor this plan.
+    batch_ids: set[str] = set()
     for msg in sorted(messages, key=_start_first):
         kind = msg.event.event_type
         if msg.message_id in summary.message_ids:
             plan.duplicates.append(msg)
+        elif msg.message_id and msg.message_id in batch_ids:
+            plan.notes.append(("info", f"Dropping a second copy of message {msg.message_id} "
+                                       f"for '{instance_id}' in one batch"))
         elif kind is EventType.ExecutionStarted:
             _plan_start(instance_id, summary, msg, plan, row)
         elif plan.start is not None:
@@ -107,6 +113,8 @@ def plan_orchestration(
                                        "finished"))
         else:
             plan.apply.append(msg)
+        if msg.message_id:
+            batch_ids.add(msg.message_id)
         if plan.needs_row:
             return Plan(needs_row=True)
     return plan

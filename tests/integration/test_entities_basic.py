@@ -45,8 +45,14 @@ async def test_orchestration_signals_and_calls(settings: TaskHubSettings) -> Non
         st = await wait_for_status(r.client, iid)
         assert st.runtime_status is S.Completed, st.output
         assert st.output == 2
-        got = await r.client.read_entity_state(df.EntityId("tally", "c2"))
-        assert got.entity_state == 2
+
+        # The entity's row is written after its batch's sends (the answer that let the
+        # orchestration finish), so it may show the new state a moment after.
+        async def settled() -> bool:
+            got = await r.client.read_entity_state(df.EntityId("tally", "c2"))
+            return got.entity_state == 2
+
+        await poll_until(settled)
 
 
 async def test_the_row_keeps_the_time_the_entity_was_created(settings: TaskHubSettings) -> None:
