@@ -23,6 +23,7 @@ from durable.core.versioning import VersionFailureStrategy, VersionMatchStrategy
 from durable.errors import SettingsError
 from durable.storage.names import sanitize_hub_name, validate_hub_name
 from durable.storage.partitions import MAX_PARTITIONS, MIN_PARTITIONS
+from durable.storage.transport import connection_parts
 
 DEFAULT_HUB_NAME = "TestHubName"
 DEFAULT_CONNECTION_NAME = "AzureWebJobsStorage"
@@ -380,8 +381,7 @@ def resolve_connection_string(connection_name: str, environ: Mapping[str, str]) 
             "is not set; set it to a storage connection string, or to "
             "'UseDevelopmentStorage=true' for Azurite"
         )
-    parts = dict(p.split("=", 1) for p in value.strip().strip(";").split(";") if "=" in p)
-    lowered = {k.strip().lower(): v.strip() for k, v in parts.items()}
+    lowered = connection_parts(value)
     if lowered.get("usedevelopmentstorage", "").lower() == "true":
         proxy = lowered.get("developmentstorageproxyuri")
         host = re.sub(r"^https?://", "", proxy).split(":")[0].rstrip("/") if proxy else None

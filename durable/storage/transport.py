@@ -116,11 +116,17 @@ def keepalive_for(connection_string: str) -> float:
     return AZURITE_KEEPALIVE_S if is_emulator(connection_string) else _AIOHTTP_KEEPALIVE_S
 
 
+def connection_parts(connection_string: str) -> dict[str, str]:
+    """A connection string's settings by lower-cased name (Azure reads the names without
+    regard to case)."""
+    pairs = (p.split("=", 1) for p in connection_string.strip().strip(";").split(";") if "=" in p)
+    return {k.strip().lower(): v.strip() for k, v in pairs}
+
+
 def is_emulator(connection_string: str) -> bool:
     """Whether a connection string names Azurite: its well-known account, or only loopback
     endpoints."""
-    parts = {k.strip().lower(): v.strip() for k, v in
-             (p.split("=", 1) for p in connection_string.split(";") if "=" in p)}
+    parts = connection_parts(connection_string)
     if parts.get("usedevelopmentstorage", "").lower() == "true":
         return True
     if parts.get("accountname") == "devstoreaccount1":
