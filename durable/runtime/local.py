@@ -8,6 +8,12 @@ dies first, the copy becomes visible when it is no longer hidden and any host ha
 (activities are at-least-once; control messages are de-duplicated by id). If handling here
 fails, the copy is made visible at once for the ordinary path.
 
+The work starts while the copy is still being sent (an activity runs, a timer waits), but
+its effect is applied only once the copy is queued. The episode that applies it may be
+acknowledged by this very message alone (see `recovery_anchor`): should this process die
+after that commit and before its sends, the copy's redelivery is what re-sends them, so a
+commit made before the copy existed could lose that episode's outbox for good.
+
 Activities beyond this host's free slots wait here in a backlog, hidden only briefly
 (`STEAL_AFTER`): if this host has not started one by then, it is visible in the work-item
 queue and any host may take it; when this host's turn comes it first re-claims the message
@@ -127,6 +133,7 @@ class LocalDelivery:
             if message.event.event_type is EventType.TaskScheduled:
                 handled = await self._run_activity(message, copy, claim_after)
             else:
+                await copy.get()  # applied only once its copy is queued (module docstring)
                 await self._hold_while(copy, self._submit(message))
                 handled = True
         except Exception as exc:
@@ -167,6 +174,7 @@ class LocalDelivery:
                                    self._hub.hub_name)
             )
         crash_point("in_activity")
+        await copy.get()  # the result is applied only once the work item is queued
         await self._hold_while(copy, self._submit(done))
         return True
 

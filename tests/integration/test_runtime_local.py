@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -11,6 +13,7 @@ from durable.core.messages import TaskMessage
 from durable.core.status import OrchestrationRuntimeStatus as S
 from durable.runtime.instance_rows import RowRead
 from durable.runtime.worker import DurableWorker
+from durable.storage.interface import ReceivedMessage
 from durable.storage.settings import TaskHubSettings
 from durable.storage.taskhub import TaskHub
 from tests.support.hubs import running_hub, wait_for_status
@@ -40,6 +43,48 @@ async def test_failed_local_handling_releases_the_queued_copy(
         assert st.runtime_status is S.Completed
         assert st.output == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
         assert len(failures) == 2
+
+
+async def test_a_message_handled_in_process_is_applied_only_once_its_copy_is_queued(
+    connection_string: str, hub_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start, the work items and their results are handled in-process while their
+    queued copies are sent. Should the process die after an episode applied one of them and
+    before that episode's sends, the copy's redelivery is what re-sends them: so nothing is
+    applied before its copy is queued. Here every copy's send is held until the message is
+    applied (which must not happen) or for a second."""
+    settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
+    async with running_hub(settings) as r:
+        local = r.worker.sender.local
+        assert local is not None
+        queues = r.worker.hub.queues
+        real_send, real_submit = queues.send_leased, local._submit
+        unsent: set[str] = set()
+        early: list[str] = []
+        applied_early = asyncio.Event()
+
+        async def held_send(message: TaskMessage, *, delay: timedelta) -> ReceivedMessage:
+            unsent.add(message.message_id)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(applied_early.wait(), 1.0)
+                return await real_send(message, delay=delay)
+            finally:
+                unsent.discard(message.message_id)
+
+        async def watched_submit(message: TaskMessage) -> None:
+            if message.message_id.removesuffix(":done") in unsent:
+                early.append(f"{message.event.event_type.name} {message.message_id}")
+                applied_early.set()
+            await real_submit(message)
+
+        monkeypatch.setattr(queues, "send_leased", held_send)
+        local._submit = watched_submit
+        iid = await r.client.start_new("hello_sequence")
+        st = await wait_for_status(r.client, iid, timeout=60)
+    assert st.runtime_status is S.Completed
+    assert st.output == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
+    assert early == []
 
 
 async def test_backlogged_activities_are_taken_from_the_queue(
