@@ -51,6 +51,7 @@ from bench.chaos_report import (  # noqa: E402
     describe_history,
     history_problems,
     poison_counts,
+    unapplied_poison,
 )
 from durable.client import (  # noqa: E402
     DurableOrchestrationClient,
@@ -273,6 +274,7 @@ class ChaosRun:
                 if state is not OrchestrationRuntimeStatus.Completed:
                     report.unfinished_histories.append(describe_history(iid, loaded.events))
         report.poison_counts = await poison_counts(self.hub)
+        report.poison_unapplied = await unapplied_poison(self.hub)
         report.shared_counter = await self._settled_counter(report.signals_sent)
         await self._count_executions()
 

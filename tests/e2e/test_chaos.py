@@ -57,7 +57,9 @@ async def test_hosts_killed_every_two_seconds_lose_nothing(own_azurite: str) -> 
     assert report.wrong == []
     assert report.history_problems == []
     assert report.queue_counts == {}, "control and work-item queues must be empty"
-    assert not any(report.poison_counts.values()), report.poison_counts
+    # A copy may be poisoned after another copy of it was applied (its holders each died
+    # before sending it again); one that nothing made up for is a lost message.
+    assert report.poison_unapplied == [], report.poison_counts
     assert report.host_problems == []
     assert report.kills >= 5, f"too few kills to mean anything: {report.kills}\n{lines}"
     # Every activity ran at least once; re-runs after a kill are allowed and counted.
