@@ -8,11 +8,16 @@ dies first, the copy becomes visible when it is no longer hidden and any host ha
 (activities are at-least-once; control messages are de-duplicated by id). If handling here
 fails, the copy is made visible at once for the ordinary path.
 
-The work starts while the copy is still being sent (an activity runs, a timer waits), but
-its effect is applied only once the copy is queued. The episode that applies it may be
-acknowledged by this very message alone (see `recovery_anchor`): should this process die
-after that commit and before its sends, the copy's redelivery is what re-sends them, so a
-commit made before the copy existed could lose that episode's outbox for good.
+The handling starts while the copy is still being sent. The episode that applies the
+message may be acknowledged by this very message alone (see `recovery_anchor`): should this
+process die after that commit and before its sends, something must still re-send them.
+- An activity's result and a timer's firing, answers the instance receives to its own
+  work, are applied at once: the episode that sent the work is not acknowledged before the
+  copy is queued, so its redelivery finds the answer in history and recovers the episode
+  that applied it as well (`OrchestrationKind.recover`).
+- Any other message (a start, an event, a sub-orchestration's start or completion, an
+  entity operation or answer) is applied only once its copy is queued: its redelivery is
+  then what recovers the episode that applied it.
 
 Activities beyond this host's free slots wait here in a backlog, hidden only briefly
 (`STEAL_AFTER`): if this host has not started one by then, it is visible in the work-item
@@ -133,7 +138,8 @@ class LocalDelivery:
             if message.event.event_type is EventType.TaskScheduled:
                 handled = await self._run_activity(message, copy, claim_after)
             else:
-                await copy.get()  # applied only once its copy is queued (module docstring)
+                if message.event.event_type is not EventType.TimerFired:
+                    await copy.get()  # applied once its copy is queued (module docstring)
                 await self._hold_while(copy, self._submit(message))
                 handled = True
         except Exception as exc:
@@ -174,7 +180,6 @@ class LocalDelivery:
                                    self._hub.hub_name)
             )
         crash_point("in_activity")
-        await copy.get()  # the result is applied only once the work item is queued
         await self._hold_while(copy, self._submit(done))
         return True
 

@@ -20,6 +20,8 @@ from durable.runtime.kinds import Decision, Loaded, Recovery
 from durable.runtime.orchestration_spans import episode_trace
 from durable.runtime.outbox import (
     DISPATCH_WINDOW,
+    Outbound,
+    answer_ids,
     episode_outbound,
     episode_spans,
     recovery_anchor,
@@ -127,17 +129,28 @@ class OrchestrationKind:
         self, instance_id: str, loaded: Loaded, duplicates: Sequence[TaskMessage], now: datetime
     ) -> Recovery:
         """The outbox of the episode that consumed `duplicates`, minus what history already
-        answered, and the row as history says it should be."""
+        answered, and the row as history says it should be.
+
+        An answer to that outbox which history holds may have been handled in-process and
+        applied before its queued copy was sent; if the process died then, this redelivery
+        is all that is left to re-send the outbox of the episode that applied it. So the
+        episodes that consumed those answers are recovered too, and theirs in turn."""
         started = loaded.summary.started
         if started is None or started.execution_id is None:
             return Recovery()
         history = loaded.history
         spans = episode_spans(history, {m.message_id for m in duplicates})
-        if not spans:
+        out: list[Outbound] = []
+        done: set[tuple[int, int]] = set()
+        while spans:
+            done.update(spans)
+            found = [o for begin, end in spans
+                     for o in episode_outbound(instance_id, started.execution_id, started,
+                                               history[:end], begin, now, self._window)]
+            out += found
+            spans = [s for s in episode_spans(history, answer_ids(found)) if s not in done]
+        if not out and not done:
             return Recovery()
-        out = [o for begin, end in spans
-               for o in episode_outbound(instance_id, started.execution_id, started,
-                                         history[:end], begin, now, self._window)]
         return Recovery(still_awaited(out, history), repaired_row(history, now))
 
 

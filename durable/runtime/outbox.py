@@ -239,6 +239,21 @@ def still_awaited(outbound: Sequence[Outbound], history: Sequence[HistoryEvent])
     return [o for o in outbound if _asked_for(o) not in answered]
 
 
+def answer_ids(outbound: Sequence[Outbound]) -> set[str]:
+    """The message ids of the answers this instance itself receives to `outbound`: an
+    activity's result, a timer's firing. An answer handled in-process can be applied before
+    its queued copy exists (see `durable.runtime.local`); the episode that applied it is then
+    recovered through the episode that sent the work (`OrchestrationKind.recover`)."""
+    ids: set[str] = set()
+    for o in outbound:
+        kind = o.message.event.event_type
+        if kind is EventType.TaskScheduled:
+            ids.add(f"{o.message.message_id}:done")
+        elif kind is EventType.TimerFired:
+            ids.add(o.message.message_id)
+    return ids
+
+
 def _asked_for(o: Outbound) -> int | None:
     """The sequence number whose completion answers this message, if any."""
     event = o.message.event

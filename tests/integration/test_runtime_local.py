@@ -48,11 +48,13 @@ async def test_failed_local_handling_releases_the_queued_copy(
 async def test_a_message_handled_in_process_is_applied_only_once_its_copy_is_queued(
     connection_string: str, hub_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The start, the work items and their results are handled in-process while their
-    queued copies are sent. Should the process die after an episode applied one of them and
-    before that episode's sends, the copy's redelivery is what re-sends them: so nothing is
-    applied before its copy is queued. Here every copy's send is held until the message is
-    applied (which must not happen) or for a second."""
+    """The start and the work items are handled in-process while their queued copies are
+    sent. Should the process die after an episode applied the start and before that
+    episode's sends, the start's copy is what re-sends them: so it is applied only once its
+    copy is queued. An activity's result may be applied before its work item's copy is
+    (the episode that scheduled the work waits for that copy and recovers the rest, see
+    test_outbox); here every copy's send is held until something that must wait is applied
+    (which must not happen) or for a second."""
     settings = TaskHubSettings(hub_name=hub_name, connection_string=connection_string)
     async with running_hub(settings) as r:
         local = r.worker.sender.local
@@ -61,6 +63,7 @@ async def test_a_message_handled_in_process_is_applied_only_once_its_copy_is_que
         real_send, real_submit = queues.send_leased, local._submit
         unsent: set[str] = set()
         early: list[str] = []
+        answers_early: list[str] = []
         applied_early = asyncio.Event()
 
         async def held_send(message: TaskMessage, *, delay: timedelta) -> ReceivedMessage:
@@ -73,9 +76,11 @@ async def test_a_message_handled_in_process_is_applied_only_once_its_copy_is_que
                 unsent.discard(message.message_id)
 
         async def watched_submit(message: TaskMessage) -> None:
-            if message.message_id.removesuffix(":done") in unsent:
+            if message.message_id in unsent:
                 early.append(f"{message.event.event_type.name} {message.message_id}")
                 applied_early.set()
+            elif message.message_id.removesuffix(":done") in unsent:
+                answers_early.append(message.message_id)
             await real_submit(message)
 
         monkeypatch.setattr(queues, "send_leased", held_send)
@@ -85,6 +90,8 @@ async def test_a_message_handled_in_process_is_applied_only_once_its_copy_is_que
     assert st.runtime_status is S.Completed
     assert st.output == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
     assert early == []
+    # The three results did not wait for their work items' copies (held a second each).
+    assert len(answers_early) == 3
 
 
 async def test_backlogged_activities_are_taken_from_the_queue(

@@ -12,6 +12,7 @@ from durable.core.history import (
     OrchestrationStatus,
     ParentInstance,
 )
+from durable.core.messages import TaskMessage
 from durable.runtime.outbox import derive_outbound, episode_outbound, episode_spans
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -191,3 +192,42 @@ def test_other_messages_of_an_episode_are_not_held_back() -> None:
     # activity waits behind the three earlier ones (one answered: one more released).
     assert kinds[:3] == [EventType.TimerFired, EventType.ExecutionStarted, EventType.EventRaised]
     assert [o.message.event.event_id for o in out if o.to_work_items] == [2]
+
+
+def test_recovery_follows_answers_applied_before_their_copies_were_sent() -> None:
+    """A start's episode scheduled an activity; its result was applied in-process (it can be,
+    before the work item's copy is sent) and scheduled a retry timer; the timer's firing,
+    applied the same way, scheduled the next attempt. Had the host died then, the start's
+    redelivery is what is left: its recovery must reach the last episode's work item."""
+    from durable.core.registry import DurableRegistry
+    from durable.runtime.kinds import Loaded
+    from durable.runtime.orchestrations import OrchestrationKind
+    from durable.runtime.summary import summarize
+
+    started = HistoryEvent(EventType.ExecutionStarted, T0, name="retrying", instance_id="p",
+                           execution_id="e1", message_id="m-start")
+    history = [HistoryEvent(EventType.OrchestratorStarted, T0), started,
+               HistoryEvent(EventType.TaskScheduled, T0, event_id=0, name="flaky"),
+               HistoryEvent(EventType.OrchestratorCompleted, T0)]
+    first = [o for o in derive_outbound("p", "e1", started, history[1:], T0)]
+    history += [HistoryEvent(EventType.OrchestratorStarted, T0),
+                HistoryEvent(EventType.TaskFailed, T0, task_scheduled_id=0,
+                             message_id=f"{first[0].message.message_id}:done"),
+                HistoryEvent(EventType.TimerCreated, T0, event_id=1, fire_at=T0),
+                HistoryEvent(EventType.OrchestratorCompleted, T0)]
+    timer = derive_outbound("p", "e1", started, history[-3:], T0)
+    assert [o.message.event.event_type for o in timer] == [EventType.TimerFired]
+    history += [HistoryEvent(EventType.OrchestratorStarted, T0),
+                HistoryEvent(EventType.TimerFired, T0, timer_id=1, fire_at=T0,
+                             message_id=timer[0].message.message_id),
+                HistoryEvent(EventType.TaskScheduled, T0, event_id=2, name="flaky"),
+                HistoryEvent(EventType.OrchestratorCompleted, T0)]
+    kind = OrchestrationKind(DurableRegistry())
+    loaded = Loaded(history, "etag", summarize(history))
+    redelivered = kind.recover("p", loaded, [TaskMessage("m-start", "p", started)], T0)
+    sent = [(o.message.event.event_type, o.message.event.event_id) for o in redelivered.outbound]
+    assert sent == [(EventType.TaskScheduled, 2)]
+    # The middle episode's redelivery (the result's) reaches the same work item.
+    middle = TaskMessage(f"{first[0].message.message_id}:done", "p", history[5])
+    assert [o.message.event.event_id for o in kind.recover("p", loaded, [middle], T0).outbound
+            ] == [2]
