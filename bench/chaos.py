@@ -6,7 +6,8 @@ Orchestrations of mixed kinds (chains, fan-out of 20, sub-orchestrations, retrie
 twice, timers, external events raised from outside) run on `tests/apps/chaos_app`. When the
 run is over it checks what DESIGN.md promises: every instance Completed with the right
 output, no history holds an event twice, the control and work-item queues are empty, and
-nothing sits in a poison queue. Activities write a row per execution to a side-effect table,
+no message in a poison queue is one that another copy of it did not make up for (see
+`chaos_report.unapplied_poison`). Activities write a row per execution to a side-effect table,
 so it also reports how many of them ran more than once (at-least-once is allowed).
 
 A host is killed only once it has been ready for `--kill-every` seconds itself, and not
