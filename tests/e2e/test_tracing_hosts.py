@@ -53,7 +53,9 @@ async def test_one_trace_across_two_hosts(azurite: str, hub_name: str, tmp_path:
     hub = hub_for(hub_name, azurite)
     files = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     hosts = [traced_host(hub_name, f, lease_seconds=30) for f in files]
-    traces = [uuid.uuid4().hex for _ in range(24)]
+    # Work stays on the host that started it when it can (local delivery), so only some
+    # instances cross to the other host: 3 to 5 of 24 here, and none in one CI run.
+    traces = [uuid.uuid4().hex for _ in range(48)]
     try:
         for h in hosts:
             h.wait_ready()
